@@ -1,0 +1,83 @@
+// The cgroups of one container, over the host's hierarchy: cgroup v1 (one
+// hierarchy per controller), v2 (unified), hybrid (v1 controllers plus the v2
+// hierarchy for process tracking), or a systemd transient scope.
+//
+// Every CLI command is a new process, so a Manager is rebuilt from Paths saved
+// in the container's state. Nothing here forks.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "linux/unique_fd.h"
+#include "oci/spec.h"
+
+namespace berth::cgroup {
+
+enum class Mode { kLegacy, kHybrid, kUnified };
+
+// Reads the host's mode from the filesystem type at `root` and below it.
+Result<Mode> DetectMode(const std::string& root = "/sys/fs/cgroup");
+
+struct Request {
+  std::string container_id;
+  std::string cgroups_path;  // linux.cgroupsPath; "" means the default "/<id>"
+  bool systemd = false;      // --systemd-cgroup: cgroupsPath is "slice:prefix:name"
+  const oci::Resources* resources = nullptr;
+  std::string root = "/sys/fs/cgroup";  // tests point this at a temporary tree
+};
+
+// Where a container's cgroups are; saved in state.json, so plain data.
+struct Paths {
+  Mode mode = Mode::kUnified;
+  std::string root = "/sys/fs/cgroup";
+  std::map<std::string, std::string> v1;  // controller -> absolute directory
+  std::string unified;                    // absolute directory in the v2 hierarchy, or ""
+  std::vector<std::string> created;       // directories made by Create, parents first
+  std::string systemd_unit;               // "berth-c1.scope" with the systemd driver
+};
+
+std::string PathsToJson(const Paths& p);
+Result<Paths> PathsFromJson(const std::string& json);
+
+struct Stats;  // defined in stats.h
+
+class Manager {
+ public:
+  virtual ~Manager() = default;
+
+  // Creates the container's cgroups and applies `request.resources`. On failure
+  // nothing it made is left behind.
+  static Result<std::unique_ptr<Manager>> Create(const Request& request);
+  // Rebuilds the manager of an existing container from its saved paths.
+  static Result<std::unique_ptr<Manager>> Load(const Paths& paths);
+
+  virtual const Paths& paths() const = 0;
+
+  // Moves `pid` into every hierarchy of the container.
+  virtual Result<void> AddProcess(pid_t pid) = 0;
+  // `update`: applies the resources given (only the fields that are set).
+  virtual Result<void> Update(const oci::Resources& resources) = 0;
+  // Freezes or thaws every process and waits until the kernel reports it done.
+  virtual Result<void> Freeze() = 0;
+  virtual Result<void> Thaw() = 0;
+  virtual Result<bool> IsFrozen() = 0;
+  // Every pid in the container's cgroup (recursively), as the host sees them.
+  virtual Result<std::vector<pid_t>> Pids() = 0;
+  // Signals every process; SIGKILL uses cgroup.kill where the kernel has it.
+  virtual Result<void> Kill(int signal) = 0;
+  // Kills what is left and removes the directories this container created.
+  virtual Result<void> Destroy() = 0;
+  // An fd that becomes readable on each OOM kill (v1 eventfd, v2 inotify on memory.events).
+  virtual Result<linux::UniqueFd> OpenOomNotifier() = 0;
+  virtual Result<Stats> GetStats() = 0;
+};
+
+}  // namespace berth::cgroup
