@@ -1,0 +1,52 @@
+// The `berth` command line: runc's commands, flags and exit codes. Each
+// cli/<command>.cc only declares its flags and calls the container library.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+
+#include "base/result.h"
+#include "container/container.h"
+
+namespace berth::cli {
+
+struct GlobalFlags {
+  std::string root = "/run/berth";
+  std::string log_path;
+  std::string log_format = "text";
+  bool debug = false;
+  bool systemd_cgroup = false;
+};
+
+// What a subcommand does once parsed: its exit status, or an error that main
+// prints on one line and turns into exit status 1.
+using Action = std::function<Result<int>(const container::Runtime&)>;
+
+// Each registers one subcommand on `app` and sets `action` when it is chosen.
+void AddCreate(CLI::App& app, Action& action);
+void AddStart(CLI::App& app, Action& action);
+void AddRun(CLI::App& app, Action& action);
+void AddState(CLI::App& app, Action& action);
+void AddKill(CLI::App& app, Action& action);
+void AddDelete(CLI::App& app, Action& action);
+void AddList(CLI::App& app, Action& action);
+void AddSpec(CLI::App& app, Action& action);
+void AddFeatures(CLI::App& app, Action& action);
+void AddStop(CLI::App& app, Action& action);
+
+// Options shared by create and run.
+struct CreateFlags {
+  std::string id;
+  std::string bundle = ".";
+  std::string pid_file;
+  std::string console_socket;
+  bool no_pivot = false;
+  bool no_new_keyring = false;
+  int preserve_fds = 0;
+};
+void AddCreateFlags(CLI::App* cmd, CreateFlags& flags);
+container::CreateOptions ToCreateOptions(const CreateFlags& flags);
+
+}  // namespace berth::cli

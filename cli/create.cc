@@ -1,0 +1,42 @@
+#include "cli/cli.h"
+
+namespace berth::cli {
+
+void AddCreateFlags(CLI::App* cmd, CreateFlags& f) {
+  cmd->add_option("container-id", f.id, "the container's id")->required();
+  cmd->add_option("-b,--bundle", f.bundle, "path to the bundle (default: the current directory)");
+  cmd->add_option("--pid-file", f.pid_file, "write the init's pid to this file");
+  cmd->add_option("--console-socket", f.console_socket,
+                  "unix socket that receives the pty master (process.terminal)");
+  cmd->add_flag("--no-pivot", f.no_pivot, "do not use pivot_root (for a ramdisk root)");
+  cmd->add_flag("--no-new-keyring", f.no_new_keyring, "keep the caller's session keyring");
+  cmd->add_option("--preserve-fds", f.preserve_fds,
+                  "pass this many fds after stdio (3, 4, ...) to the process")
+      ->check(CLI::NonNegativeNumber);
+}
+
+container::CreateOptions ToCreateOptions(const CreateFlags& f) {
+  container::CreateOptions o;
+  o.id = f.id;
+  o.bundle = f.bundle;
+  o.pid_file = f.pid_file;
+  o.console_socket = f.console_socket;
+  o.no_pivot = f.no_pivot;
+  o.no_new_keyring = f.no_new_keyring;
+  o.preserve_fds = f.preserve_fds;
+  return o;
+}
+
+void AddCreate(CLI::App& app, Action& action) {
+  auto* cmd = app.add_subcommand("create", "create a container (its process waits for start)");
+  auto flags = std::make_shared<CreateFlags>();
+  AddCreateFlags(cmd, *flags);
+  cmd->callback([&action, flags] {
+    action = [flags](const container::Runtime& rt) -> Result<int> {
+      BERTH_TRY(container::Create(rt, ToCreateOptions(*flags)));
+      return 0;
+    };
+  });
+}
+
+}  // namespace berth::cli

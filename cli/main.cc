@@ -1,0 +1,76 @@
+// berth: an OCI runtime with runc's command line.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+
+#include "cli/cli.h"
+#include "cli/log.h"
+
+#ifndef BERTH_VERSION
+#define BERTH_VERSION "0.0.0"
+#endif
+
+namespace berth::cli {
+namespace {
+
+int Run(int argc, char** argv) {
+  CLI::App app{"berth: an OCI container runtime"};
+  app.set_version_flag("-v,--version",
+                       std::string("berth version ") + BERTH_VERSION + "\nspec: " +
+                           std::string(oci::kSpecVersion));
+  app.require_subcommand(1);
+  app.fallthrough(false);
+  GlobalFlags g;
+  app.add_option("--root", g.root, "root directory for the state of containers");
+  app.add_option("--log", g.log_path, "log file (default: stderr)");
+  app.add_option("--log-format", g.log_format, "log format: text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  app.add_flag("--debug", g.debug, "log debug messages");
+  app.add_flag("--systemd-cgroup", g.systemd_cgroup,
+               "manage cgroups with systemd (cgroupsPath is slice:prefix:name)");
+
+  Action action;
+  AddCreate(app, action);
+  AddStart(app, action);
+  AddRun(app, action);
+  AddState(app, action);
+  AddKill(app, action);
+  AddDelete(app, action);
+  AddList(app, action);
+  AddSpec(app, action);
+  AddFeatures(app, action);
+  AddStop(app, action);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "berth: %s\n", e.what());
+    return 1;
+  }
+
+  Logger logger(g.log_path, g.log_format == "json", g.debug);
+  container::Runtime rt;
+  rt.root = g.root;
+  rt.systemd_cgroup = g.systemd_cgroup;
+  rt.log = [&logger](container::LogLevel level, const std::string& msg) { logger.Log(level, msg); };
+  Result<int> r = action(rt);
+  if (!r) {
+    logger.Log(container::LogLevel::kError, r.error().message);
+    // The log file is for containerd; a person at a terminal gets one line too.
+    std::fprintf(stderr, "berth: %s\n", r.error().message.c_str());
+    return 1;
+  }
+  return *r;
+}
+
+}  // namespace
+}  // namespace berth::cli
+
+int main(int argc, char** argv) { return berth::cli::Run(argc, argv); }

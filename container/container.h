@@ -1,0 +1,74 @@
+// The container lifecycle, as a library: the `berth` CLI and the containerd shim
+// are thin front ends over these calls. One file per operation (create.cc,
+// start.cc, kill.cc, delete.cc, ...). Safe to call from a multi-threaded
+// process: nothing here keeps global state, and the forked child only runs
+// async-signal-safe code (see init_plan.h).
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "linux/unique_fd.h"
+#include "oci/spec.h"
+#include "oci/state.h"
+
+namespace berth::container {
+
+enum class LogLevel { kDebug, kInfo, kWarning, kError };
+
+struct Runtime {
+  std::string root = "/run/berth";  // state directories live in <root>/<id>
+  bool systemd_cgroup = false;
+  std::string cgroup_root = "/sys/fs/cgroup";
+  // Warnings (a failing poststart hook, an ignored capability) go here.
+  std::function<void(LogLevel, const std::string&)> log;
+
+  void Log(LogLevel level, const std::string& message) const {
+    if (log) log(level, message);
+  }
+};
+
+struct CreateOptions {
+  std::string id;
+  std::string bundle = ".";
+  std::string pid_file;
+  std::string console_socket;  // process.terminal: the pty master goes there
+  bool no_pivot = false;
+  bool no_new_keyring = false;
+  int preserve_fds = 0;
+  int stdio[3] = {-1, -1, -1};  // -1: the container inherits ours
+  // With process.terminal and no console_socket, hand the pty master back
+  // in CreateResult instead (`run` in the foreground, the shim).
+  bool keep_pty_master = false;
+};
+
+struct CreateResult {
+  pid_t pid = 0;
+  linux::UniqueFd pidfd;       // the init's pidfd, for waiting without races
+  linux::UniqueFd pty_master;  // with keep_pty_master
+};
+
+Result<CreateResult> Create(const Runtime& rt, const CreateOptions& options);
+Result<void> Start(const Runtime& rt, const std::string& id);
+
+// State as `berth state` prints it.
+Result<oci::State> State(const Runtime& rt, const std::string& id);
+Result<std::vector<oci::State>> List(const Runtime& rt);
+
+// Signals the init (or every process with `all`). Only created, running or
+// paused containers can be signalled.
+Result<void> Kill(const Runtime& rt, const std::string& id, int signal, bool all);
+
+// The draft spec's `stop`: SIGTERM, wait up to `timeout_seconds`, SIGKILL.
+// The container stays, `stopped`, for delete.
+Result<void> Stop(const Runtime& rt, const std::string& id, int timeout_seconds);
+
+// Removes a created or stopped container (a running one only with `force`).
+Result<void> Delete(const Runtime& rt, const std::string& id, bool force);
+
+}  // namespace berth::container

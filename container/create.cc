@@ -1,0 +1,238 @@
+// `create`: everything but running process.args, which waits for `start` on
+// exec.fifo. A failure at any step undoes the steps before it (state dir,
+// cgroups, the init process), so nothing is left behind.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <functional>
+
+#include "cgroup/cgroup.h"
+#include "container/container.h"
+#include "container/hooks.h"
+#include "container/init_plan_build.h"
+#include "container/launch.h"
+#include "container/state_store.h"
+#include "linux/files.h"
+#include "linux/process.h"
+#include "linux/unix_socket.h"
+
+namespace berth::container {
+namespace {
+
+// Runs the registered undo steps in reverse unless disarmed.
+class Rollback {
+ public:
+  ~Rollback() {
+    if (!armed_) return;
+    for (auto it = steps_.rbegin(); it != steps_.rend(); ++it) (*it)();
+  }
+  void Add(std::function<void()> step) { steps_.push_back(std::move(step)); }
+  void Disarm() { armed_ = false; }
+
+ private:
+  std::vector<std::function<void()>> steps_;
+  bool armed_ = true;
+};
+
+Result<std::string> RealDirectory(const std::string& path, const std::string& what) {
+  char* real = ::realpath(path.c_str(), nullptr);
+  if (!real) return ErrnoError(what + " " + path);
+  std::string out(real);
+  std::free(real);
+  struct stat st;
+  if (::stat(out.c_str(), &st) < 0) return ErrnoError(what + " " + out);
+  if (!S_ISDIR(st.st_mode)) return Fail(what + " " + out + " is not a directory", ENOTDIR);
+  return out;
+}
+
+// The host uid/gid that container root maps to, who must be able to open exec.fifo.
+std::pair<uid_t, gid_t> ContainerRootOnHost(const oci::Spec& spec) {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  if (spec.linux && spec.HasNamespace("user")) {
+    for (const auto& m : spec.linux->uid_mappings)
+      if (m.container_id == 0) uid = m.host_id;
+    for (const auto& m : spec.linux->gid_mappings)
+      if (m.container_id == 0) gid = m.host_id;
+  }
+  return {uid, gid};
+}
+
+// The hook state JSON around the pid, which only exists after clone.
+void SplitHookState(const oci::State& state, std::string& prefix, std::string& suffix) {
+  oci::State s = state;
+  s.pid = 987654321;  // a marker no real pid reaches
+  std::string json = oci::HookStateJson(s);
+  size_t at = json.find("987654321");
+  prefix = json.substr(0, at);
+  suffix = json.substr(at + 9);
+}
+
+int ListenFdsFromEnvironment() {
+  const char* fds = ::getenv("LISTEN_FDS");
+  if (!fds) return 0;
+  int n = std::atoi(fds);
+  return n > 0 ? n : 0;
+}
+
+std::vector<PlanInputs::CgroupMount> CgroupMounts(const cgroup::Paths& paths) {
+  std::vector<PlanInputs::CgroupMount> out;
+  auto hierarchy_of = [&](const std::string& dir) {
+    std::string rest = dir.substr(paths.root.size() + 1);
+    return rest.substr(0, rest.find('/'));
+  };
+  for (const auto& [controller, dir] : paths.v1) {
+    if (!dir.starts_with(paths.root + "/")) continue;
+    std::string name = hierarchy_of(dir);
+    bool seen = false;
+    for (const auto& m : out) seen = seen || m.name == name;
+    if (!seen) out.push_back({name, dir});
+  }
+  if (paths.mode == cgroup::Mode::kHybrid && !paths.unified.empty() &&
+      paths.unified.starts_with(paths.root + "/"))
+    out.push_back({hierarchy_of(paths.unified), paths.unified});
+  return out;
+}
+
+Result<void> WriteOomScoreAdj(pid_t pid, int value) {
+  return linux::WriteExisting("/proc/" + std::to_string(pid) + "/oom_score_adj",
+                              std::to_string(value));
+}
+
+}  // namespace
+
+Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
+  StateDir dir = BERTH_TRY(StateDir::Create(rt.root, o.id));
+  Rollback rollback;
+  rollback.Add([&dir] { (void)dir.Remove(); });
+
+  std::string bundle = BERTH_TRY(RealDirectory(o.bundle, "bundle"));
+  std::string config_text = BERTH_TRY(linux::ReadFile(bundle + "/config.json"));
+  oci::Spec spec = BERTH_TRY(oci::ParseSpec(config_text));
+  if (!spec.process) return Fail("config.json: process is required to create a container");
+  if (spec.process->terminal && o.console_socket.empty() && !o.keep_pty_master)
+    return Fail("process.terminal is set: --console-socket is required");
+  std::string root_path = spec.root.path[0] == '/' ? spec.root.path : bundle + "/" + spec.root.path;
+  std::string rootfs = BERTH_TRY(RealDirectory(root_path, "root.path"));
+  // poststop hooks and exec read the config as it was at create.
+  BERTH_TRY(linux::WriteFileAtomic(dir.path() + "/config.json", config_text, 0600));
+
+  cgroup::Request cg_request;
+  cg_request.container_id = o.id;
+  cg_request.cgroups_path = spec.linux ? spec.linux->cgroups_path : "";
+  cg_request.systemd = rt.systemd_cgroup;
+  cg_request.root = rt.cgroup_root;
+  if (spec.linux && spec.linux->resources) cg_request.resources = &*spec.linux->resources;
+  std::unique_ptr<cgroup::Manager> cg = BERTH_TRY(cgroup::Manager::Create(cg_request));
+  rollback.Add([&cg] { (void)cg->Destroy(); });
+
+  PlanInputs in;
+  in.spec = &spec;
+  in.bundle = bundle;
+  in.rootfs = rootfs;
+  in.process = &*spec.process;
+  in.no_pivot = o.no_pivot;
+  in.preserve_fds = o.preserve_fds;
+  in.listen_fds = ListenFdsFromEnvironment();
+  in.seccomp_cache_dir = rt.root + "/.seccomp-cache";
+  const cgroup::Paths& paths = cg->paths();
+  in.cgroup2 = paths.mode == cgroup::Mode::kUnified;
+  in.cgroup2_dir = paths.unified;
+  in.cgroup_mounts = CgroupMounts(paths);
+  PlanWarnings warnings;
+  InitPlan plan = BERTH_TRY(BuildInitPlan(in, &warnings));
+  for (const auto& w : warnings.messages) rt.Log(LogLevel::kWarning, w);
+
+  auto [root_uid, root_gid] = ContainerRootOnHost(spec);
+  if (::mkfifoat(dir.fd(), "exec.fifo", 0600) < 0) return ErrnoError("mkfifo exec.fifo");
+  if (::fchownat(dir.fd(), "exec.fifo", root_uid, root_gid, 0) < 0)
+    return ErrnoError("chown exec.fifo");
+  // Above the fds the process is to receive, so that none of ours lands among them.
+  int state_fd = ::fcntl(dir.fd(), F_DUPFD_CLOEXEC, 3 + plan.preserve_fds);
+  if (state_fd < 0) return ErrnoError("dup state dir fd");
+  linux::UniqueFd state_fd_owner(state_fd);
+  plan.state_dir_fd = state_fd;
+  for (int i = 0; i < 3; ++i) plan.stdio[i] = o.stdio[i];
+
+  ContainerRecord record;
+  record.id = o.id;
+  record.bundle = bundle;
+  record.rootfs = rootfs;
+  record.created = NowRfc3339();
+  record.owner = ::geteuid() == 0 ? "" : std::to_string(::geteuid());
+  record.annotations = spec.annotations;
+  record.cgroup = cgroup::PathsToJson(paths);
+  record.systemd_cgroup = rt.systemd_cgroup;
+  if (spec.linux)
+    for (const auto& ns : spec.linux->namespaces) {
+      if (ns.path.empty()) record.new_namespaces.push_back(ns.type);
+      else record.joined_namespaces[ns.type] = ns.path;
+    }
+  oci::State hook_state{.oci_version = std::string(oci::kSpecVersion),
+                        .id = o.id,
+                        .status = oci::Status::kCreated,
+                        .bundle = bundle,
+                        .annotations = spec.annotations};
+  SplitHookState(hook_state, plan.hook_state_prefix, plan.hook_state_suffix);
+
+  IdMaps maps;
+  if (spec.linux) {
+    maps.uid = spec.linux->uid_mappings;
+    maps.gid = spec.linux->gid_mappings;
+  }
+  LaunchHooks hooks;
+  hooks.place = [&](pid_t pid) -> Result<void> {
+    BERTH_TRY_CTX(cg->AddProcess(pid), "join the container's cgroup");
+    if (spec.process->oom_score_adj)
+      BERTH_TRY_CTX(WriteOomScoreAdj(pid, *spec.process->oom_score_adj), "process.oomScoreAdj");
+    return {};
+  };
+  hooks.run_hooks = [&](pid_t pid) -> Result<void> {
+    oci::State s = hook_state;
+    s.pid = pid;
+    std::string json = oci::HookStateJson(s);
+    BERTH_TRY(RunHooks(spec.hooks.prestart, "prestart", json));
+    return RunHooks(spec.hooks.create_runtime, "createRuntime", json);
+  };
+  LaunchedInit init = BERTH_TRY(LaunchInit(plan, maps, hooks));
+  pid_t init_pid = init.pid;
+  int init_pidfd = init.pidfd.get();
+  rollback.Add([init_pid, init_pidfd] {
+    ::syscall(SYS_pidfd_send_signal, init_pidfd, SIGKILL, nullptr, 0);
+    ::waitpid(init_pid, nullptr, 0);
+  });
+
+  if (init.seccomp_listener && spec.linux && spec.linux->seccomp) {
+    oci::State s = hook_state;
+    s.pid = init.pid;
+    BERTH_TRY(linux::SendSeccompListener(spec.linux->seccomp->listener_path,
+                                         spec.linux->seccomp->listener_metadata,
+                                         init.seccomp_listener.get(), oci::HookStateJson(s)));
+  }
+  CreateResult result;
+  if (init.pty_master) {
+    if (!o.console_socket.empty()) {
+      BERTH_TRY_CTX(linux::SendFdToPath(o.console_socket, init.pty_master.get(), "/dev/ptmx"),
+                    "--console-socket");
+    } else {
+      result.pty_master = std::move(init.pty_master);
+    }
+  }
+  record.pid = init.pid;
+  linux::ProcStat st = BERTH_TRY(linux::ReadProcStat(init.pid));
+  record.start_time = st.start_time;
+  BERTH_TRY(dir.Save(record));
+  if (!o.pid_file.empty())
+    BERTH_TRY_CTX(linux::WriteFileAtomic(o.pid_file, std::to_string(init.pid), 0644), "--pid-file");
+  rollback.Disarm();
+  result.pid = init.pid;
+  result.pidfd = std::move(init.pidfd);
+  return result;
+}
+
+}  // namespace berth::container

@@ -1,0 +1,35 @@
+// `delete`: kills what is left (with --force, or a created container as runc
+// does), removes the cgroups, runs poststop hooks and forgets the container.
+#include <poll.h>
+#include <signal.h>
+
+#include "container/container.h"
+#include "container/hooks.h"
+#include "container/status.h"
+#include "container/teardown.h"
+#include "linux/process.h"
+
+namespace berth::container {
+
+Result<void> Delete(const Runtime& rt, const std::string& id, bool force) {
+  StateDir dir = BERTH_TRY(StateDir::Open(rt.root, id));
+  ContainerRecord record = BERTH_TRY(dir.Load());
+  oci::Status status = CurrentStatus(dir.fd(), record);
+  if ((status == oci::Status::kRunning || status == oci::Status::kPaused) && !force)
+    return Fail("cannot delete container \"" + id + "\": it is " +
+                std::string(oci::StatusName(status)) + " (stop it first, or use --force)");
+  BERTH_TRY_CTX(KillAndWait(record, status), "delete container \"" + id + "\"");
+  if (!record.cgroup.empty()) {
+    auto cg = LoadCgroup(record);
+    if (cg) BERTH_TRY_CTX((*cg)->Destroy(), "delete container \"" + id + "\": remove its cgroups");
+  }
+  auto config = oci::LoadSpec(dir.path());
+  if (config && !config->hooks.poststop.empty()) {
+    auto r = RunHooks(config->hooks.poststop, "poststop",
+                      oci::HookStateJson(ToOciState(record, oci::Status::kStopped)));
+    if (!r) rt.Log(LogLevel::kWarning, r.error().message);
+  }
+  return WithContext(dir.Remove(), "delete container \"" + id + "\"");
+}
+
+}  // namespace berth::container

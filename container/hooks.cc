@@ -1,0 +1,160 @@
+#include "container/hooks.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "linux/process.h"
+#include "linux/unique_fd.h"
+
+extern char** environ;
+
+namespace berth::container {
+namespace {
+
+using linux::UniqueFd;
+
+constexpr size_t kMaxCapturedOutput = 4096;
+
+int64_t NowMs() {
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct Pipe {
+  UniqueFd read, write;
+};
+
+Result<Pipe> MakePipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) < 0) return ErrnoError("pipe");
+  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+Result<pid_t> Spawn(const oci::Hook& hook, int stdin_fd, int output_fd) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, stdin_fd, 0);
+  posix_spawn_file_actions_adddup2(&actions, output_fd, 1);
+  posix_spawn_file_actions_adddup2(&actions, output_fd, 2);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+
+  std::vector<std::string> args = hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env = hook.env;
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  pid_t pid;
+  int r = posix_spawn(&pid, hook.path.c_str(), &actions, &attr, argv.data(),
+                      hook.env.empty() ? environ : envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (r != 0) return ErrnoError("exec " + hook.path, r);
+  return pid;
+}
+
+// Feeds stdin, collects output, and waits for the exit, all under one deadline.
+Result<int> Supervise(pid_t pid, UniqueFd stdin_w, UniqueFd output_r, const std::string& input,
+                      int timeout_s, std::string& output) {
+  UniqueFd pidfd = BERTH_TRY(linux::PidfdOpen(pid));
+  ::fcntl(stdin_w.get(), F_SETFL, O_NONBLOCK);
+  size_t written = 0;
+  int64_t deadline = timeout_s > 0 ? NowMs() + timeout_s * 1000LL : -1;
+  bool exited = false;
+  while (!exited) {
+    // A negative fd is skipped by poll(2): closed pipes drop out.
+    pollfd fds[3] = {{pidfd.get(), POLLIN, 0}, {output_r.get(), POLLIN, 0},
+                     {stdin_w.get(), POLLOUT, 0}};
+    int wait_ms = deadline < 0 ? -1 : static_cast<int>(std::max<int64_t>(0, deadline - NowMs()));
+    int r = ::poll(fds, 3, wait_ms);
+    if (r < 0 && errno != EINTR) return ErrnoError("poll");
+    if (r == 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+      return Fail("timed out after " + std::to_string(timeout_s) + "s", ETIMEDOUT);
+    }
+    if (r < 0) continue;
+    if (fds[2].revents & (POLLOUT | POLLERR | POLLHUP)) {
+      ssize_t w = ::write(stdin_w.get(), input.data() + written, input.size() - written);
+      // EPIPE: the hook does not read its stdin, which is fine.
+      if (w < 0 && errno != EAGAIN && errno != EINTR) stdin_w.reset();
+      if (w > 0) written += static_cast<size_t>(w);
+      if (written == input.size()) stdin_w.reset();
+    }
+    if (fds[1].revents & (POLLIN | POLLHUP)) {
+      char buf[1024];
+      ssize_t got = ::read(output_r.get(), buf, sizeof buf);
+      if (got > 0 && output.size() < kMaxCapturedOutput) output.append(buf, static_cast<size_t>(got));
+      if (got == 0) output_r.reset();
+    }
+    if (fds[0].revents & POLLIN) exited = true;
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  // Whatever the hook wrote before exiting (its children may keep the pipe open).
+  if (output_r) {
+    ::fcntl(output_r.get(), F_SETFL, O_NONBLOCK);
+    char buf[1024];
+    ssize_t got;
+    while (output.size() < kMaxCapturedOutput &&
+           (got = ::read(output_r.get(), buf, sizeof buf)) > 0)
+      output.append(buf, static_cast<size_t>(got));
+  }
+  return status;
+}
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r')) s.pop_back();
+  for (char& c : s)
+    if (c == '\n') c = ' ';
+  return s;
+}
+
+Result<void> RunHook(const oci::Hook& hook, const std::string& what, const std::string& state) {
+  Pipe in = BERTH_TRY(MakePipe());
+  Pipe out = BERTH_TRY(MakePipe());
+  pid_t pid = BERTH_TRY_CTX(Spawn(hook, in.read.get(), out.write.get()), what);
+  in.read.reset();
+  out.write.reset();
+  std::string output;
+  int status = BERTH_TRY_CTX(
+      Supervise(pid, std::move(in.write), std::move(out.read), state, hook.timeout.value_or(0), output),
+      what);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
+  std::string why = WIFEXITED(status) ? "exited with status " + std::to_string(WEXITSTATUS(status))
+                                      : "was killed by signal " + std::to_string(WTERMSIG(status));
+  output = Trim(output);
+  return Fail(what + " " + why + (output.empty() ? "" : ": " + output));
+}
+
+}  // namespace
+
+Result<void> RunHooks(const std::vector<oci::Hook>& hooks, const char* kind,
+                      const std::string& state_json) {
+  for (size_t i = 0; i < hooks.size(); ++i) {
+    std::string what = std::string(kind) + " hook " + std::to_string(i) + " (" + hooks[i].path + ")";
+    BERTH_TRY(RunHook(hooks[i], what, state_json));
+  }
+  return {};
+}
+
+}  // namespace berth::container

@@ -1,0 +1,374 @@
+// The container's init process, from clone to execve. Async-signal-safe only:
+// the runtime may be a multi-threaded shim, so nothing here allocates or locks.
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <linux/ioprio.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "container/init_context.h"
+#include "linux/async_safe.h"
+#include "linux/in_root.h"
+#include "linux/process.h"
+#include "linux/terminal.h"
+#include "linux/unix_socket.h"
+
+#ifndef PROC_SUPER_MAGIC
+#define PROC_SUPER_MAGIC 0x9fa0
+#endif
+
+namespace berth::container {
+namespace {
+
+using linux::FixedText;
+
+// Exit status of an init that failed before exec, as a shell would report it.
+constexpr int kInitFailedExit = 127;
+
+void ResetSignals() noexcept {
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    ::sigaction(sig, &dfl, nullptr);
+  }
+  // Writing a hook's stdin must not kill us if the hook never reads it.
+  struct sigaction ign {};
+  ign.sa_handler = SIG_IGN;
+  ::sigaction(SIGPIPE, &ign, nullptr);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+void RestoreSigpipe() noexcept {
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  ::sigaction(SIGPIPE, &dfl, nullptr);
+}
+
+// Raw syscalls: glibc's set*id wrappers broadcast to the threads of the process
+// we were cloned from, which do not exist here.
+int SetResGid(gid_t g) noexcept { return ::syscall(SYS_setresgid, g, g, g) < 0 ? -errno : 0; }
+int SetResUid(uid_t u) noexcept { return ::syscall(SYS_setresuid, u, u, u) < 0 ? -errno : 0; }
+int SetGroups(size_t n, const gid_t* gids) noexcept {
+  return ::syscall(SYS_setgroups, n, gids) < 0 ? -errno : 0;
+}
+
+void BecomeRootInUserNamespace(InitContext& ctx) noexcept {
+  ctx.Check(SetResGid(0), "setresgid 0 in the user namespace");
+  ctx.Check(SetResUid(0), "setresuid 0 in the user namespace");
+}
+
+void JoinNamespaces(InitContext& ctx, const std::vector<JoinedNamespace>& joins) noexcept {
+  for (const auto& ns : joins) {
+    int fd = ::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) ctx.Fail(errno, "open namespace ", ns.path.c_str());
+    if (::setns(fd, ns.clone_flag) < 0) ctx.Fail(errno, "join namespace ", ns.path.c_str());
+    ::close(fd);
+  }
+}
+
+void SetupStdio(InitContext& ctx) noexcept {
+  for (int i = 0; i < 3; ++i) {
+    int fd = ctx.plan.stdio[i];
+    if (fd < 0 || fd == i) continue;
+    ctx.CheckErrno(::dup2(fd, i), "dup2 stdio");
+  }
+}
+
+void SetupTerminal(InitContext& ctx) noexcept {
+  int master, slave;
+  ctx.Check(linux::OpenPty("/dev/ptmx", &master, &slave), "open /dev/ptmx in the container");
+  if (ctx.plan.console_rows || ctx.plan.console_cols)
+    ctx.Check(linux::SetWindowSize(slave, ctx.plan.console_rows, ctx.plan.console_cols),
+              "set the console size");
+  ctx.Send(SyncType::kPtyMaster, 0, master);
+  ::close(master);
+  ctx.Check(linux::AttachTerminal(slave), "make the pty the controlling terminal");
+  if (slave > 2) ::close(slave);
+}
+
+// exec's $PATH lookup, done at create so a missing binary fails `create` (as runc).
+void ResolveExecutable(InitContext& ctx) noexcept {
+  const char* name = ctx.plan.argv.strings.empty() ? nullptr : ctx.plan.argv.strings[0].c_str();
+  if (!name || !*name) ctx.Fail(EINVAL, "process.args is empty");
+  FixedText out(ctx.resolved_exe, sizeof ctx.resolved_exe);
+  if (std::strchr(name, '/')) {
+    out.Add(name);
+    struct stat st;
+    if (::stat(ctx.resolved_exe, &st) < 0) ctx.Fail(errno, "exec \"", name, "\"");
+    if (S_ISDIR(st.st_mode)) ctx.Fail(EISDIR, "exec \"", name, "\"");
+    return;
+  }
+  for (const auto& dir : ctx.plan.path_dirs) {
+    out.clear();
+    out.Add(dir.empty() ? "." : dir.c_str()).Add("/").Add(name);
+    struct stat st;
+    if (::stat(ctx.resolved_exe, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111)) return;
+  }
+  ctx.Fail(ENOENT, "exec: \"", name, "\": executable file not found in $PATH");
+}
+
+void WaitForStart(InitContext& ctx) noexcept {
+  // Blocks until `start` opens the other end for reading.
+  int fd;
+  do {
+    fd = ::openat(ctx.plan.state_dir_fd, "exec.fifo", O_WRONLY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) ctx.Fail(errno, "open exec.fifo");
+  int lowest = 3 + ctx.plan.preserve_fds;
+  if (fd < lowest) {  // keep the preserved fd numbers free for the process
+    int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, lowest);
+    if (moved < 0) ctx.Fail(errno, "move exec.fifo fd");
+    ::close(fd);
+    fd = moved;
+  }
+  ctx.fifo_fd = fd;
+  ::close(ctx.plan.state_dir_fd);
+  if (linux::WriteFully(fd, "0", 1) < 0) ctx.Fail(errno, "write exec.fifo");
+}
+
+void DropBoundingSet(InitContext& ctx) noexcept {
+  const InitPlan& p = ctx.plan;
+  if (p.has_capabilities)
+    ctx.Check(linux::DropBoundingSet(p.caps.bounding, p.last_cap), "drop bounding capabilities");
+}
+
+void SwitchUserAndCapabilities(InitContext& ctx) noexcept {
+  const InitPlan& p = ctx.plan;
+  if (p.set_groups)
+    ctx.Check(SetGroups(p.additional_gids.size(), p.additional_gids.data()),
+              "setgroups (process.user.additionalGids)");
+  if (p.has_capabilities) ctx.Check(linux::KeepCapabilitiesAcrossSetuid(true), "PR_SET_KEEPCAPS");
+  ctx.Check(SetResGid(p.gid), "setresgid (process.user.gid)");
+  ctx.Check(SetResUid(p.uid), "setresuid (process.user.uid)");
+  if (p.has_capabilities) {
+    ctx.Check(linux::KeepCapabilitiesAcrossSetuid(false), "PR_SET_KEEPCAPS");
+    ctx.Check(linux::ApplyCapabilitySets(p.caps, p.last_cap), "set capabilities");
+  }
+  if (p.no_new_privileges)
+    ctx.CheckErrno(::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "set no_new_privs");
+}
+
+// CVE-2024-21626: the cwd is resolved inside "/" with magic links refused, so
+// "/proc/self/fd/N" of a leaked host directory can never become the cwd.
+void EnterWorkingDirectory(InitContext& ctx) noexcept {
+  const char* cwd = ctx.plan.cwd.c_str();
+  int root = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) ctx.Fail(errno, "open /");
+  int dir = linux::OpenInRoot(root, cwd, linux::CreateAs::kNothing, O_DIRECTORY);
+  ctx.Check(dir, "open process.cwd ", cwd);
+  ctx.CheckErrno(::fchdir(dir), "chdir to process.cwd ", cwd);
+  ::close(dir);
+  ::close(root);
+}
+
+void ApplyProcessAttributes(InitContext& ctx) noexcept {
+  const InitPlan& p = ctx.plan;
+  ::umask(p.umask);
+  if (p.has_personality)
+    if (::personality(p.personality) < 0) ctx.Fail(errno, "personality");
+  if (p.has_io_priority)
+    ctx.CheckErrno(static_cast<int>(::syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0,
+                                              p.io_priority)),
+                   "ioprio_set (process.ioPriority)");
+  // Late, so that our own setup was not limited by them.
+  for (const auto& r : p.rlimits) {
+    rlimit lim{static_cast<rlim_t>(r.soft), static_cast<rlim_t>(r.hard)};
+    ctx.CheckErrno(::setrlimit(r.resource, &lim), "setrlimit (process.rlimits)");
+  }
+}
+
+void ApplyAppArmor(InitContext& ctx) noexcept {
+  if (ctx.plan.apparmor_profile.empty()) return;
+  int fd = ::open("/proc/self/attr/apparmor/exec", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) fd = ::open("/proc/self/attr/exec", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) ctx.Fail(errno, "open /proc/self/attr/exec for the AppArmor profile");
+  // CVE-2019-16884: the label must reach the real procfs, not a file planted there.
+  struct statfs fs;
+  if (::fstatfs(fd, &fs) < 0 || fs.f_type != PROC_SUPER_MAGIC)
+    ctx.Fail(EPERM, "/proc/self/attr/exec is not on procfs");
+  char buf[512];
+  FixedText t(buf, sizeof buf);
+  t.Add("exec ").Add(ctx.plan.apparmor_profile.c_str());
+  if (::write(fd, buf, t.size()) < 0)
+    ctx.Fail(errno, "apply AppArmor profile ", ctx.plan.apparmor_profile.c_str());
+  ::close(fd);
+}
+
+// Everything but stdio and the preserved fds is closed by execve.
+void MarkFdsCloseOnExec(InitContext& ctx) noexcept {
+  unsigned first_closed = 3 + static_cast<unsigned>(ctx.plan.preserve_fds);
+  if (::syscall(SYS_close_range, first_closed, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+    ctx.Fail(errno, "close_range");
+  for (unsigned fd = 3; fd < first_closed; ++fd) ::fcntl(static_cast<int>(fd), F_SETFD, 0);
+}
+
+[[noreturn]] void Exec(InitContext& ctx) noexcept {
+  ::execve(ctx.resolved_exe, ctx.plan.argv.get(), ctx.plan.envp.get());
+  ctx.Fail(errno, "exec ", ctx.resolved_exe);
+}
+
+void LoadSeccomp(InitContext& ctx) noexcept {
+  int r = linux::LoadSeccompProgram(ctx.plan.seccomp);
+  if (r < 0) ctx.Fail(-r, "load the seccomp filter");
+  if (r > 0) ::close(r);
+}
+
+// From `start` to execve. The seccomp filter goes in as late as it can: right
+// before execve, or, when the process will lack both no_new_privs and
+// CAP_SYS_ADMIN (which seccomp(2) needs), right before the user switch.
+[[noreturn]] void FinishProcess(InitContext& ctx) noexcept {
+  const InitPlan& p = ctx.plan;
+  bool filter_pending = p.has_seccomp && !p.seccomp_before_start;
+  DropBoundingSet(ctx);
+  if (filter_pending && p.seccomp_early) {
+    EnterWorkingDirectory(ctx);
+    RunContainerHooks(ctx, p.start_container_hooks);
+    ApplyProcessAttributes(ctx);
+    ApplyAppArmor(ctx);
+    RestoreSigpipe();
+    MarkFdsCloseOnExec(ctx);
+    LoadSeccomp(ctx);
+    SwitchUserAndCapabilities(ctx);
+    Exec(ctx);
+  }
+  SwitchUserAndCapabilities(ctx);
+  EnterWorkingDirectory(ctx);
+  RunContainerHooks(ctx, p.start_container_hooks);
+  ApplyProcessAttributes(ctx);
+  ApplyAppArmor(ctx);
+  RestoreSigpipe();
+  MarkFdsCloseOnExec(ctx);
+  if (filter_pending) LoadSeccomp(ctx);
+  Exec(ctx);
+}
+
+void LoadSeccompAtCreate(InitContext& ctx) noexcept {
+  int fd = linux::LoadSeccompProgram(ctx.plan.seccomp);
+  if (fd < 0) ctx.Fail(-fd, "load the seccomp filter");
+  if (ctx.plan.seccomp.wants_listener && fd > 0 && ctx.sync_fd >= 0) {
+    ctx.Send(SyncType::kSeccompListener, 0, fd);
+    ::close(fd);
+  }
+}
+
+}  // namespace
+
+void InitContext::Fail(int err, const char* what, const char* detail, const char* more) noexcept {
+  SyncMessage msg;
+  msg.type = SyncType::kError;
+  msg.err = err;
+  FixedText text(msg.text, sizeof msg.text);
+  text.Add(what);
+  if (detail) text.Add(detail);
+  if (more) text.Add(more);
+  if (sync_fd >= 0) {
+    ::send(sync_fd, &msg, sizeof msg, MSG_NOSIGNAL);
+  } else if (fifo_fd >= 0) {
+    // After `start` opened exec.fifo: "E<errno> <text>" tells it why we never exec'd.
+    char record[sizeof msg.text + 32];
+    FixedText r(record, sizeof record);
+    r.Add("E").Add(err).Add(" ").Add(msg.text);
+    linux::WriteFully(fifo_fd, record, r.size());
+  }
+  ::_exit(kInitFailedExit);
+}
+
+void InitContext::Send(SyncType type, int32_t value, int fd) noexcept {
+  SyncMessage msg;
+  msg.type = type;
+  msg.value = value;
+  // Only the header matters for these messages; send it alone.
+  size_t len = offsetof(SyncMessage, text);
+  int r = fd >= 0 ? linux::SendFdRaw(sync_fd, fd, &msg, len)
+                  : (::send(sync_fd, &msg, len, MSG_NOSIGNAL) < 0 ? -errno : 0);
+  if (r < 0) ::_exit(kInitFailedExit);  // the runtime is gone: nobody to tell
+}
+
+int32_t InitContext::Expect(SyncType type) noexcept {
+  SyncMessage msg;
+  ssize_t n;
+  do {
+    n = ::recv(sync_fd, &msg, sizeof msg, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) ::_exit(kInitFailedExit);  // the runtime died or gave up: stop quietly
+  if (msg.type != type) Fail(EPROTO, "unexpected message from the runtime");
+  return msg.value;
+}
+
+void RunStage1(InitPlan& plan) noexcept {
+  InitContext ctx(plan);
+  ResetSignals();
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  JoinNamespaces(ctx, plan.stage1_joins);
+  if (plan.stage1_unshare & CLONE_NEWUSER) {
+    ctx.CheckErrno(::unshare(CLONE_NEWUSER), "unshare the user namespace");
+    ctx.Send(SyncType::kNeedIdMaps, static_cast<int32_t>(::getpid()));
+    ctx.Expect(SyncType::kGo);
+    if (plan.become_root_in_userns) BecomeRootInUserNamespace(ctx);
+  }
+  uint64_t rest = plan.stage1_unshare & ~static_cast<uint64_t>(CLONE_NEWUSER);
+  if (rest) ctx.CheckErrno(::unshare(static_cast<int>(rest)), "unshare namespaces");
+  if (!plan.timens_offsets.empty()) {
+    int fd = ::open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+    if (fd < 0) ctx.Fail(errno, "open /proc/self/timens_offsets");
+    if (::write(fd, plan.timens_offsets.data(), plan.timens_offsets.size()) < 0)
+      ctx.Fail(errno, "write linux.timeOffsets");
+    ::close(fd);
+  }
+  int pidfd = -1;
+  pid_t pid = linux::Clone3(plan.clone_flags | CLONE_PARENT | CLONE_PIDFD, &pidfd);
+  if (pid == 0) {
+    plan.become_root_in_userns = false;  // stage 1 already did, for both of us
+    RunInit(plan);
+  }
+  if (pid < 0) ctx.Fail(-pid, "clone the container's init");
+  ctx.Send(SyncType::kStage2Pid, pid, pidfd);
+  ::_exit(0);
+}
+
+void RunInit(InitPlan& plan) noexcept {
+  InitContext ctx(plan);
+  ResetSignals();
+  // Not dumpable until execve: nothing in the container may ptrace us or open
+  // our /proc/<pid>/exe or fds while we hold host resources (CVE-2019-5736).
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  ctx.host_pid = ctx.Expect(SyncType::kGo);
+  if (plan.user_namespace && plan.become_root_in_userns) BecomeRootInUserNamespace(ctx);
+  JoinNamespaces(ctx, plan.joins);
+  if (plan.unshare_after_go)
+    ctx.CheckErrno(::unshare(static_cast<int>(plan.unshare_after_go)), "unshare namespaces");
+  if (plan.set_hostname)
+    ctx.CheckErrno(::sethostname(plan.hostname.data(), plan.hostname.size()), "sethostname ",
+                   plan.hostname.c_str());
+  if (plan.set_domainname)
+    ctx.CheckErrno(::setdomainname(plan.domainname.data(), plan.domainname.size()),
+                   "setdomainname ", plan.domainname.c_str());
+  SetupStdio(ctx);
+  PrepareRootfs(ctx);
+  EnterRootfs(ctx);
+  if (plan.terminal) SetupTerminal(ctx);
+  FinishRootfs(ctx);
+  ResolveExecutable(ctx);
+  if (plan.has_seccomp && plan.seccomp_before_start) LoadSeccompAtCreate(ctx);
+  ctx.Send(SyncType::kCreated);
+  ::close(ctx.sync_fd);
+  ctx.sync_fd = -1;
+  if (plan.wait_for_start) WaitForStart(ctx);
+  FinishProcess(ctx);
+}
+
+}  // namespace berth::container

@@ -1,0 +1,40 @@
+// oci::Spec -> InitPlan, with the semantic checks of config.json that need to
+// know the kernel (capabilities, rlimits, namespaces, sysctls).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "container/init_plan.h"
+#include "oci/spec.h"
+
+namespace berth::container {
+
+struct PlanInputs {
+  const oci::Spec* spec = nullptr;
+  std::string bundle;        // absolute
+  std::string rootfs;        // absolute, resolved
+  const oci::Process* process = nullptr;  // spec->process unless exec
+  bool no_pivot = false;
+  int preserve_fds = 0;
+  int listen_fds = 0;        // $LISTEN_FDS of the runtime (socket activation)
+  std::string seccomp_cache_dir;
+  // Cgroup hierarchies for type "cgroup" mounts: directory of this container
+  // in each hierarchy, keyed by the hierarchy's name under /sys/fs/cgroup.
+  struct CgroupMount {
+    std::string name;        // "cpu,cpuacct", "memory", "unified", "systemd"
+    std::string host_dir;    // the container's cgroup in that hierarchy
+  };
+  std::vector<CgroupMount> cgroup_mounts;
+  bool cgroup2 = false;      // the host is cgroup v2 only
+  std::string cgroup2_dir;   // the container's cgroup in the unified hierarchy
+};
+
+struct PlanWarnings {
+  std::vector<std::string> messages;
+};
+
+Result<InitPlan> BuildInitPlan(const PlanInputs& in, PlanWarnings* warnings);
+
+}  // namespace berth::container

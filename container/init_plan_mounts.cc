@@ -1,0 +1,270 @@
+#include "container/init_plan_mounts.h"
+
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <set>
+
+#include "linux/files.h"
+#include "linux/mount_options.h"
+
+namespace berth::container {
+namespace {
+
+constexpr unsigned long kBindIgnored = MS_BIND | MS_REC | MS_REMOUNT;
+
+std::string CleanDestination(const std::string& dest) {
+  std::string out = dest.empty() || dest[0] != '/' ? "/" + dest : dest;
+  while (out.size() > 1 && out.back() == '/') out.pop_back();
+  return out;
+}
+
+bool SelinuxEnabled() { return linux::PathExists("/sys/fs/selinux/enforce"); }
+
+Result<void> PlanBind(const PlanInputs& in, const oci::Mount& m, const linux::MountOptions& opts,
+                      const std::string& where, MountStep& step) {
+  std::string source = m.source;
+  if (source.empty()) return Fail(where + ".source: required for a bind mount");
+  if (source[0] != '/') source = in.bundle + "/" + source;
+  struct stat st;
+  if (::stat(source.c_str(), &st) < 0)
+    return ErrnoError(where + ".source: " + source);
+  step.kind = MountStep::Kind::kBind;
+  step.source = source;
+  step.target_is_file = !S_ISDIR(st.st_mode);
+  step.flags = MS_BIND | (opts.flags & MS_REC);
+  // mount(2) ignores most flags on a bind: apply them with a remount.
+  unsigned long rest = opts.flags & ~kBindIgnored;
+  if (rest) {
+    step.remount = true;
+    step.remount_flags = rest;
+  }
+  step.description = "bind mount " + source + " on " + step.target;
+  return {};
+}
+
+// type "cgroup": the container's own cgroups, as runc shows them.
+Result<void> PlanCgroupMount(const PlanInputs& in, const oci::Mount& m,
+                             const linux::MountOptions& opts, const std::string& dest,
+                             InitPlan& plan) {
+  bool readonly = opts.IsReadonly();
+  unsigned long safe = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  bool new_cgroupns = (plan.unshare_after_go & CLONE_NEWCGROUP) != 0;
+  if (in.cgroup2) {
+    MountStep step;
+    step.target = dest;
+    if (new_cgroupns) {
+      step.source = "cgroup2";
+      step.fstype = "cgroup2";
+      step.flags = opts.flags | safe;
+      step.description = "mount cgroup2 on " + dest;
+    } else {
+      step.kind = MountStep::Kind::kBind;
+      step.source = in.cgroup2_dir;
+      step.flags = MS_BIND | MS_REC;
+      step.remount = true;
+      step.remount_flags = safe | (readonly ? MS_RDONLY : 0);
+      step.description = "bind mount " + in.cgroup2_dir + " on " + dest;
+    }
+    plan.mounts.push_back(std::move(step));
+    return {};
+  }
+  MountStep tmpfs;
+  tmpfs.source = "tmpfs";
+  tmpfs.fstype = "tmpfs";
+  tmpfs.target = dest;
+  tmpfs.flags = safe;
+  tmpfs.data = "mode=755";
+  tmpfs.description = "mount tmpfs for cgroups on " + dest;
+  plan.mounts.push_back(std::move(tmpfs));
+  for (const auto& cg : in.cgroup_mounts) {
+    MountStep bind;
+    bind.kind = MountStep::Kind::kBind;
+    bind.source = cg.host_dir;
+    bind.target = dest + "/" + cg.name;
+    bind.flags = MS_BIND | MS_REC;
+    bind.remount = true;
+    bind.remount_flags = safe | (readonly ? MS_RDONLY : 0);
+    bind.description = "bind mount " + cg.host_dir + " on " + bind.target;
+    plan.mounts.push_back(std::move(bind));
+    // Co-mounted controllers ("cpu,cpuacct") get a link per controller, as on the host.
+    if (cg.name.find(',') == std::string::npos) continue;
+    size_t start = 0;
+    while (start < cg.name.size()) {
+      size_t end = cg.name.find(',', start);
+      if (end == std::string::npos) end = cg.name.size();
+      MountStep link;
+      link.kind = MountStep::Kind::kSymlink;
+      link.source = cg.name;
+      link.target = dest + "/" + cg.name.substr(start, end - start);
+      link.description = "symlink " + link.target;
+      plan.mounts.push_back(std::move(link));
+      start = end + 1;
+    }
+  }
+  if (readonly) {
+    // A bind remount of the tmpfs itself, once everything is mounted under it.
+    MountStep ro;
+    ro.kind = MountStep::Kind::kRemount;
+    ro.target = dest;
+    ro.remount = true;
+    ro.remount_flags = safe | MS_RDONLY;
+    ro.description = "remount " + dest + " readonly";
+    plan.mounts.push_back(std::move(ro));
+  }
+  return {};
+}
+
+void AddDevice(InitPlan& plan, const std::string& path, mode_t type, unsigned major,
+               unsigned minor, mode_t perm, uid_t uid, gid_t gid) {
+  for (auto& d : plan.devices) {
+    if (d.path == path) {  // a config entry overrides a default one
+      d = {path, type | perm, makedev(major, minor), uid, gid, plan.user_namespace};
+      return;
+    }
+  }
+  plan.devices.push_back({path, type | perm, makedev(major, minor), uid, gid, plan.user_namespace});
+}
+
+Result<void> PlanDevices(const oci::Spec& spec, InitPlan& plan) {
+  // The default devices of the runtime-spec.
+  AddDevice(plan, "/dev/null", S_IFCHR, 1, 3, 0666, 0, 0);
+  AddDevice(plan, "/dev/zero", S_IFCHR, 1, 5, 0666, 0, 0);
+  AddDevice(plan, "/dev/full", S_IFCHR, 1, 7, 0666, 0, 0);
+  AddDevice(plan, "/dev/random", S_IFCHR, 1, 8, 0666, 0, 0);
+  AddDevice(plan, "/dev/urandom", S_IFCHR, 1, 9, 0666, 0, 0);
+  AddDevice(plan, "/dev/tty", S_IFCHR, 5, 0, 0666, 0, 0);
+  if (spec.linux) {
+    for (size_t i = 0; i < spec.linux->devices.size(); ++i) {
+      const auto& d = spec.linux->devices[i];
+      std::string where = "linux.devices[" + std::to_string(i) + "]";
+      mode_t type;
+      if (d.type == "c" || d.type == "u") type = S_IFCHR;
+      else if (d.type == "b") type = S_IFBLK;
+      else if (d.type == "p") type = S_IFIFO;
+      else return Fail(where + ".type: unknown device type \"" + d.type + "\"");
+      if (d.path.empty() || d.path[0] != '/') return Fail(where + ".path: must be absolute");
+      if (d.path.find("/../") != std::string::npos || d.path.ends_with("/.."))
+        return Fail(where + ".path: must not contain \"..\"");
+      if (type != S_IFIFO && (d.major < 0 || d.minor < 0))
+        return Fail(where + ": major and minor are required");
+      AddDevice(plan, d.path, type, static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor),
+                static_cast<mode_t>(d.file_mode.value_or(0666) & 07777), d.uid.value_or(0),
+                d.gid.value_or(0));
+    }
+  }
+  auto link = [&](const char* target, const char* path) {
+    MountStep s;
+    s.kind = MountStep::Kind::kSymlink;
+    s.source = target;
+    s.target = path;
+    s.description = std::string("symlink ") + path + " -> " + target;
+    plan.dev_links.push_back(std::move(s));
+  };
+  link("/proc/self/fd", "/dev/fd");
+  link("/proc/self/fd/0", "/dev/stdin");
+  link("/proc/self/fd/1", "/dev/stdout");
+  link("/proc/self/fd/2", "/dev/stderr");
+  if (linux::PathExists("/proc/kcore")) link("/proc/kcore", "/dev/core");
+  link("pts/ptmx", "/dev/ptmx");
+  return {};
+}
+
+Result<void> PlanRootPropagation(const oci::Spec& spec, InitPlan& plan) {
+  const std::string& name = spec.linux ? spec.linux->rootfs_propagation : std::string();
+  // Before mounting: never shared, so that nothing we mount leaks to the host.
+  plan.root_propagation_before = MS_REC | MS_SLAVE;
+  if (name.empty()) return {};
+  unsigned long p = linux::ParsePropagation(name);
+  if (!p) return Fail("linux.rootfsPropagation: unknown propagation \"" + name + "\"");
+  if (p & MS_PRIVATE) plan.root_propagation_before = MS_REC | MS_PRIVATE;
+  plan.root_propagation_after = p;
+  return {};
+}
+
+}  // namespace
+
+Result<void> PlanMounts(const PlanInputs& in, InitPlan& plan, PlanWarnings* warnings) {
+  const oci::Spec& spec = *in.spec;
+  bool dev_is_bind = false;
+  std::string mount_label;
+  if (spec.linux && !spec.linux->mount_label.empty()) {
+    if (SelinuxEnabled()) mount_label = spec.linux->mount_label;
+    else if (warnings)
+      warnings->messages.push_back("linux.mountLabel ignored: SELinux is not enabled");
+  }
+  for (size_t i = 0; i < spec.mounts.size(); ++i) {
+    const oci::Mount& m = spec.mounts[i];
+    std::string where = "mounts[" + std::to_string(i) + "]";
+    if (!m.uid_mappings.empty() || !m.gid_mappings.empty())
+      return Fail(where + ": id-mapped mounts are not supported");
+    linux::MountOptions opts = linux::ParseMountOptions(m.options);
+    if (opts.tmpcopyup) return Fail(where + ": the tmpcopyup option is not supported");
+    std::string dest = CleanDestination(m.destination);
+    if (dest.find("/../") != std::string::npos || dest.ends_with("/.."))
+      return Fail(where + ".destination: must not contain \"..\"");
+    if (m.type == "cgroup") {
+      BERTH_TRY(PlanCgroupMount(in, m, opts, dest, plan));
+      continue;
+    }
+    MountStep step;
+    step.target = dest;
+    if (opts.IsBind() || m.type == "bind") {
+      BERTH_TRY(PlanBind(in, m, opts, where, step));
+      if (dest == "/dev") dev_is_bind = true;
+    } else {
+      step.source = m.source.empty() ? m.type : m.source;
+      step.fstype = m.type;
+      step.flags = opts.flags & ~MS_REMOUNT;
+      step.data = opts.data;
+      if (!mount_label.empty() && m.type != "proc" && m.type != "sysfs" && m.type != "cgroup2")
+        step.data += (step.data.empty() ? "" : ",") + std::string("context=\"") + mount_label + "\"";
+      step.description = "mount " + (m.type.empty() ? std::string("none") : m.type) + " on " + dest;
+    }
+    step.propagation = opts.propagation;
+    step.attr_set = opts.attr_set;
+    step.attr_clr = opts.attr_clr;
+    plan.mounts.push_back(std::move(step));
+  }
+  plan.setup_dev = !dev_is_bind;
+  if (plan.setup_dev) BERTH_TRY(PlanDevices(spec, plan));
+  BERTH_TRY(PlanRootPropagation(spec, plan));
+  plan.readonly_root = spec.root.readonly;
+  if (spec.linux) {
+    plan.masked_paths = spec.linux->masked_paths;
+    plan.readonly_paths = spec.linux->readonly_paths;
+  }
+  return {};
+}
+
+Result<void> PlanSysctls(const oci::Spec& spec, InitPlan& plan) {
+  if (!spec.linux) return {};
+  static const std::set<std::string> kIpcSysctls = {
+      "kernel.msgmax", "kernel.msgmnb", "kernel.msgmni",  "kernel.sem",
+      "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"};
+  for (const auto& [key, value] : spec.linux->sysctl) {
+    std::string where = "linux.sysctl \"" + key + "\"";
+    if (key.empty() || key.find("..") != std::string::npos || key[0] == '.' || key[0] == '/')
+      return Fail(where + ": invalid name");
+    // Only sysctls that belong to a namespace the container has (as runc).
+    if (kIpcSysctls.count(key) || key.starts_with("fs.mqueue.")) {
+      if (!spec.HasNamespace("ipc")) return Fail(where + ": not allowed in the host's ipc namespace");
+    } else if (key.starts_with("net.")) {
+      if (!spec.HasNamespace("network"))
+        return Fail(where + ": not allowed in the host's network namespace");
+    } else if (key == "kernel.domainname" && spec.HasNamespace("uts")) {
+    } else if (key == "kernel.hostname") {
+      return Fail(where + ": set the hostname field instead");
+    } else {
+      return Fail(where + ": not in a namespace of the container, it would change the host");
+    }
+    std::string path = "/proc/sys/" + key;
+    for (size_t i = sizeof("/proc/sys/") - 1; i < path.size(); ++i)
+      if (path[i] == '.') path[i] = '/';
+    plan.sysctls.push_back({path, value});
+  }
+  return {};
+}
+
+}  // namespace berth::container

@@ -1,0 +1,12 @@
+// Mounts, devices, /dev links, masked and readonly paths and sysctls of the InitPlan.
+#pragma once
+
+#include "base/result.h"
+#include "container/init_plan_build.h"
+
+namespace berth::container {
+
+Result<void> PlanMounts(const PlanInputs& in, InitPlan& plan, PlanWarnings* warnings);
+Result<void> PlanSysctls(const oci::Spec& spec, InitPlan& plan);
+
+}  // namespace berth::container

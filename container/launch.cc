@@ -1,0 +1,187 @@
+#include "container/launch.h"
+
+#include <linux/sched.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "container/init_context.h"
+#include "linux/files.h"
+#include "linux/process.h"
+
+namespace berth::container {
+namespace {
+
+struct Received {
+  SyncMessage msg;
+  linux::UniqueFd fd;
+};
+
+// Reads one message from init; EOF means it died.
+Result<Received> Receive(int sock) {
+  Received r;
+  iovec iov{&r.msg, sizeof r.msg};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do {
+    n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return ErrnoError("read from the container's init");
+  if (n == 0) return Fail("the container's init exited during setup", EPIPE);
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(c), sizeof fd);
+      r.fd.reset(fd);
+    }
+  }
+  return r;
+}
+
+Result<void> Send(int sock, SyncType type, int32_t value = 0) {
+  SyncMessage msg;
+  msg.type = type;
+  msg.value = value;
+  if (::send(sock, &msg, offsetof(SyncMessage, text), MSG_NOSIGNAL) < 0)
+    return ErrnoError("write to the container's init");
+  return {};
+}
+
+Error InitError(const SyncMessage& msg) {
+  std::string text(msg.text, strnlen(msg.text, sizeof msg.text));
+  if (msg.err) text += ": " + std::string(std::strerror(msg.err));
+  return Error{msg.err, text};
+}
+
+std::string FormatMaps(const std::vector<oci::IdMapping>& maps) {
+  std::string out;
+  for (const auto& m : maps)
+    out += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " +
+           std::to_string(m.size) + "\n";
+  return out;
+}
+
+// Kills and reaps a child we started; used on every failure path.
+void KillAndReap(pid_t pid, int pidfd) {
+  if (pid <= 0) return;
+  if (pidfd >= 0) ::syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0);
+  else ::kill(pid, SIGKILL);
+  while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
+// Stage 1 joins/unshares namespaces, then hands over the init's pid and pidfd.
+Result<void> DriveStage1(int sock, pid_t stage1, const IdMaps& maps, LaunchedInit& out) {
+  for (;;) {
+    Received r = BERTH_TRY(Receive(sock));
+    switch (r.msg.type) {
+      case SyncType::kNeedIdMaps:
+        BERTH_TRY(WriteIdMaps(stage1, maps));
+        BERTH_TRY(Send(sock, SyncType::kGo));
+        break;
+      case SyncType::kStage2Pid:
+        out.pid = r.msg.value;
+        out.pidfd = std::move(r.fd);
+        return {};
+      case SyncType::kError:
+        return Fail(InitError(r.msg));
+      default:
+        return Fail("unexpected message from the container's init", EPROTO);
+    }
+  }
+}
+
+Result<void> DriveInit(int sock, const LaunchHooks& hooks, LaunchedInit& out) {
+  BERTH_TRY(Send(sock, SyncType::kGo, out.pid));
+  for (;;) {
+    Received r = BERTH_TRY(Receive(sock));
+    switch (r.msg.type) {
+      case SyncType::kRunHooks:
+        if (hooks.run_hooks) BERTH_TRY(hooks.run_hooks(out.pid));
+        BERTH_TRY(Send(sock, SyncType::kHooksDone));
+        break;
+      case SyncType::kPtyMaster:
+        out.pty_master = std::move(r.fd);
+        break;
+      case SyncType::kSeccompListener:
+        out.seccomp_listener = std::move(r.fd);
+        break;
+      case SyncType::kCreated:
+        return {};
+      case SyncType::kError:
+        return Fail(InitError(r.msg));
+      default:
+        return Fail("unexpected message from the container's init", EPROTO);
+    }
+  }
+}
+
+}  // namespace
+
+Result<void> WriteIdMaps(pid_t pid, const IdMaps& maps) {
+  std::string proc = "/proc/" + std::to_string(pid);
+  if (::geteuid() != 0) BERTH_TRY(linux::WriteExisting(proc + "/setgroups", "deny"));
+  BERTH_TRY_CTX(linux::WriteExisting(proc + "/uid_map", FormatMaps(maps.uid)), "linux.uidMappings");
+  BERTH_TRY_CTX(linux::WriteExisting(proc + "/gid_map", FormatMaps(maps.gid)), "linux.gidMappings");
+  return {};
+}
+
+Result<LaunchedInit> LaunchInit(InitPlan& plan, const IdMaps& maps, const LaunchHooks& hooks) {
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+    return ErrnoError("socketpair");
+  linux::UniqueFd ours(pair[0]);
+  linux::UniqueFd theirs(pair[1]);
+  plan.sync_fd = theirs.get();
+
+  int pidfd = -1;
+  uint64_t flags = CLONE_PIDFD | (plan.two_stage ? 0 : plan.clone_flags);
+  pid_t pid = linux::Clone3(flags, &pidfd);
+  if (pid == 0) {
+    ::close(ours.get());
+    if (plan.two_stage) RunStage1(plan);
+    RunInit(plan);
+  }
+  if (pid < 0) return ErrnoError("clone the container's init", -pid);
+  linux::UniqueFd first_pidfd(pidfd);
+  theirs.reset();  // so that init's death reads as end of file
+
+  LaunchedInit out;
+  auto fail = [&](Error e) -> Result<LaunchedInit> {
+    KillAndReap(out.pid, out.pidfd.get());
+    if (plan.two_stage) KillAndReap(pid, first_pidfd.get());
+    return Fail(std::move(e));
+  };
+  if (plan.two_stage) {
+    auto r = DriveStage1(ours.get(), pid, maps, out);
+    if (!r) return fail(std::move(r.error()));
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    pid = 0;  // reaped
+  } else {
+    out.pid = pid;
+    out.pidfd = std::move(first_pidfd);
+    if (plan.user_namespace) {
+      auto r = WriteIdMaps(out.pid, maps);
+      if (!r) return fail(std::move(r.error()));
+    }
+  }
+  if (hooks.place) {
+    auto r = hooks.place(out.pid);
+    if (!r) return fail(std::move(r.error()));
+  }
+  auto r = DriveInit(ours.get(), hooks, out);
+  if (!r) return fail(std::move(r.error()));
+  return out;
+}
+
+}  // namespace berth::container

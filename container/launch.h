@@ -1,0 +1,42 @@
+// The runtime's side of starting an init: clone it (once, or twice for joined
+// pid/user namespaces), write its id maps, let the caller place it in its
+// cgroup and run hooks, and collect what it hands back (pty, seccomp fd).
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <vector>
+
+#include "base/result.h"
+#include "container/init_plan.h"
+#include "linux/unique_fd.h"
+#include "oci/spec.h"
+
+namespace berth::container {
+
+struct LaunchHooks {
+  // Once the init exists, before it goes on: cgroup placement, oom_score_adj.
+  std::function<Result<void>(pid_t)> place;
+  // When the init asks for the prestart/createRuntime hooks.
+  std::function<Result<void>(pid_t)> run_hooks;
+};
+
+struct LaunchedInit {
+  pid_t pid = 0;
+  linux::UniqueFd pidfd;
+  linux::UniqueFd pty_master;
+  linux::UniqueFd seccomp_listener;
+};
+
+struct IdMaps {
+  std::vector<oci::IdMapping> uid, gid;
+};
+
+// On failure the init is killed and reaped before returning.
+Result<LaunchedInit> LaunchInit(InitPlan& plan, const IdMaps& maps, const LaunchHooks& hooks);
+
+// Writes /proc/<pid>/{uid,gid}_map (and setgroups "deny" when unprivileged).
+Result<void> WriteIdMaps(pid_t pid, const IdMaps& maps);
+
+}  // namespace berth::container

@@ -1,0 +1,17 @@
+// Ending a container's processes: shared by delete, stop and the shim.
+#pragma once
+
+#include "base/result.h"
+#include "container/state_store.h"
+#include "oci/state.h"
+
+namespace berth::container {
+
+// SIGKILLs every process of the container (thawing a paused one so the kill
+// lands) and waits until the init is gone.
+Result<void> KillAndWait(const ContainerRecord& record, oci::Status status);
+
+// Waits up to `timeout_ms` (-1: forever) for the init to exit. True if it did.
+Result<bool> WaitForInitExit(const ContainerRecord& record, int timeout_ms);
+
+}  // namespace berth::container

@@ -1,0 +1,29 @@
+// config.json mount options -> mount(2) flags, propagation, mount_setattr(2)
+// recursive attributes and the filesystem data string, with runc's table.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace berth::linux {
+
+struct MountOptions {
+  unsigned long flags = 0;        // MS_* to set
+  unsigned long clear = 0;        // MS_* named with their negation ("rw", "suid", "dev")
+  unsigned long propagation = 0;  // MS_SHARED / MS_SLAVE / MS_PRIVATE / MS_UNBINDABLE [| MS_REC]
+  uint64_t attr_set = 0;          // MOUNT_ATTR_* for "rro", "rnosuid", ... (recursive)
+  uint64_t attr_clr = 0;
+  std::string data;               // everything else, comma separated ("mode=755,size=65536k")
+  bool tmpcopyup = false;         // runc extension: copy the directory's content into a tmpfs
+
+  bool IsBind() const;
+  bool IsReadonly() const;
+};
+
+MountOptions ParseMountOptions(const std::vector<std::string>& options);
+
+// Reads one propagation name ("rslave", "shared", ...); 0 when unknown.
+unsigned long ParsePropagation(const std::string& name);
+
+}  // namespace berth::linux
