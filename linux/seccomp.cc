@@ -86,9 +86,12 @@ constexpr NamedValue kArchitectures[] = {
 };
 
 constexpr NamedValue kOperators[] = {
-    {"SCMP_CMP_NE", SCMP_CMP_NE}, {"SCMP_CMP_LT", SCMP_CMP_LT},
-    {"SCMP_CMP_LE", SCMP_CMP_LE}, {"SCMP_CMP_EQ", SCMP_CMP_EQ},
-    {"SCMP_CMP_GE", SCMP_CMP_GE}, {"SCMP_CMP_GT", SCMP_CMP_GT},
+    {"SCMP_CMP_NE", SCMP_CMP_NE},
+    {"SCMP_CMP_LT", SCMP_CMP_LT},
+    {"SCMP_CMP_LE", SCMP_CMP_LE},
+    {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+    {"SCMP_CMP_GE", SCMP_CMP_GE},
+    {"SCMP_CMP_GT", SCMP_CMP_GT},
     {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
 };
 
@@ -116,8 +119,7 @@ const NamedValue* FindNamed(std::span<const NamedValue> table, std::string_view 
 
 std::string LibseccompVersion() {
   const scmp_version* v = seccomp_version();
-  return std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
-         std::to_string(v->micro);
+  return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro);
 }
 
 // One entry of linux.seccomp.syscalls with every name-independent part resolved.
@@ -154,9 +156,9 @@ Result<uint32_t> ResolveAction(const std::string& name, const std::optional<uint
 Result<FilterPlan> PlanFilter(const oci::Seccomp& profile) {
   const std::string root = "linux.seccomp";
   FilterPlan plan;
-  plan.default_action = BERTH_TRY(ResolveAction(profile.default_action, profile.default_errno_ret,
-                                                root + ".defaultAction",
-                                                root + ".defaultErrnoRet"));
+  plan.default_action =
+      BERTH_TRY(ResolveAction(profile.default_action, profile.default_errno_ret,
+                              root + ".defaultAction", root + ".defaultErrnoRet"));
   // A notifying default would trap the sendmsg that hands the listener over.
   if (plan.default_action == SCMP_ACT_NOTIFY)
     return Fail(root + ".defaultAction: SCMP_ACT_NOTIFY cannot be the default action");
@@ -210,8 +212,8 @@ Result<FilterPlan> PlanFilter(const oci::Seccomp& profile) {
       seen[arg.index] = true;
       // For SCMP_CMP_MASKED_EQ datum_a is the mask and datum_b the expected value,
       // matching the runtime-spec's value / valueTwo (Docker's clone rule).
-      rule.conditions.push_back(scmp_arg_cmp{arg.index, static_cast<scmp_compare>(op->value),
-                                             arg.value, arg.value_two});
+      rule.conditions.push_back(
+          scmp_arg_cmp{arg.index, static_cast<scmp_compare>(op->value), arg.value, arg.value_two});
     }
     plan.rules.push_back(std::move(rule));
   }
@@ -219,7 +221,8 @@ Result<FilterPlan> PlanFilter(const oci::Seccomp& profile) {
   if (plan.wants_listener && profile.listener_path.empty())
     return Fail(root + ".listenerPath: required when a rule uses SCMP_ACT_NOTIFY");
   // The kernel only takes WAIT_KILLABLE_RECV together with NEW_LISTENER.
-  if (!plan.wants_listener) plan.flags &= ~static_cast<unsigned>(SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV);
+  if (!plan.wants_listener)
+    plan.flags &= ~static_cast<unsigned>(SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV);
   return plan;
 }
 
@@ -295,9 +298,8 @@ Result<SeccompProgram> CompileWithLibseccomp(const oci::Seccomp& profile, const 
                                         static_cast<unsigned>(conditions.size()),
                                         conditions.empty() ? nullptr : conditions.data());
         if (rc < 0)
-          return ErrnoError(root + ".syscalls[" + std::to_string(i) + "]: libseccomp: add rule for " +
-                                name,
-                            -rc);
+          return ErrnoError(
+              root + ".syscalls[" + std::to_string(i) + "]: libseccomp: add rule for " + name, -rc);
         return {};
       };
       if (rule.rule_per_condition) {

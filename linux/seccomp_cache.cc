@@ -43,8 +43,10 @@ class KeyWriter {
     out_.append(tag).append("#").append(std::to_string(value)).append("\n");
   }
   void Opt(std::string_view tag, const std::optional<uint32_t>& value) {
-    if (value) Num(tag, *value);
-    else out_.append(tag).append("-\n");
+    if (value)
+      Num(tag, *value);
+    else
+      out_.append(tag).append("-\n");
   }
   std::string Take() { return std::move(out_); }
 
@@ -52,8 +54,12 @@ class KeyWriter {
   std::string out_;
 };
 
-void PutU32(std::string& out, uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); }
-void PutU64(std::string& out, uint64_t v) { out.append(reinterpret_cast<const char*>(&v), 8); }
+void PutU32(std::string& out, uint32_t v) {
+  out.append(reinterpret_cast<const char*>(&v), 4);
+}
+void PutU64(std::string& out, uint64_t v) {
+  out.append(reinterpret_cast<const char*>(&v), 8);
+}
 
 class Reader {
  public:
@@ -138,8 +144,8 @@ std::string Key(const oci::Seccomp& profile) {
   // Everything besides the profile that changes the program libseccomp emits.
   w.Num("berth-seccomp-cache", kFormatVersion);
   const scmp_version* v = seccomp_version();
-  w.Str("libseccomp", std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
-                          std::to_string(v->micro));
+  w.Str("libseccomp",
+        std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro));
   w.Num("native-arch", seccomp_arch_native());
   struct utsname uts;
   w.Str("kernel", ::uname(&uts) == 0 ? uts.release : "?");
@@ -201,7 +207,8 @@ Result<void> Store(const std::string& cache_dir, const std::string& key,
   if (key.size() > kMaxKeySize) return Fail("seccomp cache: profile too large to cache");
   BERTH_TRY_CTX(MakeDirs(cache_dir, 0700), "seccomp cache");
   if (!IsTrustedDir(cache_dir))
-    return Fail("seccomp cache " + cache_dir + ": not a directory owned by us and closed to others");
+    return Fail("seccomp cache " + cache_dir +
+                ": not a directory owned by us and closed to others");
 
   std::string path = EntryPath(cache_dir, key);
   // Unique per writer (threads of one process included) so concurrent runtimes
@@ -212,8 +219,8 @@ Result<void> Store(const std::string& cache_dir, const std::string& key,
   std::string tmp = cache_dir + "/.tmp-" + std::to_string(::getpid()) + "-" +
                     std::to_string(::gettid()) + "-" + Hex64(nonce);
   {
-    UniqueFd fd = BERTH_TRY_CTX(Open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600),
-                                "seccomp cache");
+    UniqueFd fd =
+        BERTH_TRY_CTX(Open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600), "seccomp cache");
     if (auto r = WriteAll(fd.get(), Serialize(key, program)); !r) {
       ::unlink(tmp.c_str());
       return Fail(std::move(r.error()).Context("seccomp cache: write " + tmp));

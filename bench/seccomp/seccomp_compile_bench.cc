@@ -69,9 +69,12 @@ int main(int argc, char** argv) {
   std::string cache_base;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--iterations" && i + 1 < argc) iterations = std::max(1, std::atoi(argv[++i]));
-    else if (a == "--profile" && i + 1 < argc) profile_path = argv[++i];
-    else if (a == "--cache-dir" && i + 1 < argc) cache_base = argv[++i];
+    if (a == "--iterations" && i + 1 < argc)
+      iterations = std::max(1, std::atoi(argv[++i]));
+    else if (a == "--profile" && i + 1 < argc)
+      profile_path = argv[++i];
+    else if (a == "--cache-dir" && i + 1 < argc)
+      cache_base = argv[++i];
     else {
       std::fprintf(stderr, "usage: %s [--iterations N] [--profile FILE] [--cache-dir DIR]\n",
                    argv[0]);

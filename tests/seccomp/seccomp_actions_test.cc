@@ -64,8 +64,8 @@ TEST(SeccompActions, DefaultErrnoRetWithAnAllowList) {
   TempDir dir;
   ASSERT_TRUE(dir.ok());
   std::string target = dir.path() + "/made";
-  oci::Seccomp profile = Profile(
-      "SCMP_ACT_ERRNO", {Rule({"write", "exit_group", "exit", "mkdir"}, "SCMP_ACT_ALLOW")});
+  oci::Seccomp profile =
+      Profile("SCMP_ACT_ERRNO", {Rule({"write", "exit_group", "exit", "mkdir"}, "SCMP_ACT_ALLOW")});
   profile.default_errno_ret = ENOMSG;
   SeccompProgram p = MustCompile(profile);
   auto out = RunUnderFilter(p, [&](ChildReport& r) {
@@ -174,8 +174,8 @@ TEST(SeccompActions, TraceWithoutTracerFailsWithEnosys) {
 }
 
 TEST(SeccompActions, TraceCarriesErrnoRetAsItsData) {
-  SeccompProgram with = MustCompile(
-      Profile("SCMP_ACT_ALLOW", {Rule({"getppid"}, "SCMP_ACT_TRACE", 0x1234)}));
+  SeccompProgram with =
+      MustCompile(Profile("SCMP_ACT_ALLOW", {Rule({"getppid"}, "SCMP_ACT_TRACE", 0x1234)}));
   SeccompProgram without =
       MustCompile(Profile("SCMP_ACT_ALLOW", {Rule({"getppid"}, "SCMP_ACT_TRACE")}));
   EXPECT_TRUE(Returns(with, SECCOMP_RET_TRACE | 0x1234));
@@ -186,11 +186,11 @@ TEST(SeccompActions, LogAndAllowLetTheCallThrough) {
   TempDir dir;
   ASSERT_TRUE(dir.ok());
   std::string logged = dir.path() + "/logged", allowed = dir.path() + "/allowed";
-  SeccompProgram p = MustCompile(Profile("SCMP_ACT_ERRNO", {
-                                                               Rule({"mkdir"}, "SCMP_ACT_LOG"),
-                                                               Rule({"rmdir", "write", "exit_group"},
-                                                                    "SCMP_ACT_ALLOW"),
-                                                           }));
+  SeccompProgram p = MustCompile(
+      Profile("SCMP_ACT_ERRNO", {
+                                    Rule({"mkdir"}, "SCMP_ACT_LOG"),
+                                    Rule({"rmdir", "write", "exit_group"}, "SCMP_ACT_ALLOW"),
+                                }));
   auto out = RunUnderFilter(p, [&](ChildReport& r) {
     r.Put(ErrnoOf(syscall(SYS_mkdir, logged.c_str(), 0700)));
     r.Put(ErrnoOf(syscall(SYS_rmdir, logged.c_str())));
@@ -205,8 +205,8 @@ TEST(SeccompActions, LogAndAllowLetTheCallThrough) {
 
 TEST(SeccompActions, UnknownSyscallNamesAreSkipped) {
   SeccompProgram p = MustCompile(Profile(
-      "SCMP_ACT_ALLOW", {Rule({"no_such_syscall_berth", "getppid", "another_fake"},
-                              "SCMP_ACT_ERRNO", ENOMSG)}));
+      "SCMP_ACT_ALLOW",
+      {Rule({"no_such_syscall_berth", "getppid", "another_fake"}, "SCMP_ACT_ERRNO", ENOMSG)}));
   auto out = RunUnderFilter(p, [&](ChildReport& r) { r.Put(ErrnoOf(syscall(SYS_getppid))); });
   ASSERT_TRUE(out.Exited()) << testing::DescribeStatus(out.status);
   ASSERT_EQ(out.values.size(), 1u);

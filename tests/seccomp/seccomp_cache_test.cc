@@ -36,10 +36,9 @@ using testing::Rule;
 using testing::TempDir;
 
 oci::Seccomp ProfileA() {
-  oci::Seccomp p = Profile(
-      "SCMP_ACT_ERRNO",
-      {Rule({"read", "write", "exit_group", "mkdir"}, "SCMP_ACT_ALLOW"),
-       Rule({"close"}, "SCMP_ACT_ERRNO", 42, {Arg(0, "SCMP_CMP_GT", 900)})});
+  oci::Seccomp p = Profile("SCMP_ACT_ERRNO",
+                           {Rule({"read", "write", "exit_group", "mkdir"}, "SCMP_ACT_ALLOW"),
+                            Rule({"close"}, "SCMP_ACT_ERRNO", 42, {Arg(0, "SCMP_CMP_GT", 900)})});
   p.architectures = {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86"};
   return p;
 }
@@ -139,9 +138,12 @@ TEST_F(SeccompCache, CorruptEntriesAreRebuilt) {
 
   std::string flipped = *good;
   flipped[flipped.size() - 20] ^= 0x40;  // inside the last instruction
-  std::vector<std::string> corruptions = {
-      "", "garbage", good->substr(0, good->size() / 2), good->substr(0, good->size() - 1),
-      flipped, *good + "trailing"};
+  std::vector<std::string> corruptions = {"",
+                                          "garbage",
+                                          good->substr(0, good->size() / 2),
+                                          good->substr(0, good->size() - 1),
+                                          flipped,
+                                          *good + "trailing"};
   for (size_t i = 0; i < corruptions.size(); ++i) {
     SCOPED_TRACE("corruption " + std::to_string(i));
     ASSERT_TRUE(WriteFileAtomic(entry, corruptions[i], 0600).has_value());
@@ -244,8 +246,8 @@ TEST_F(SeccompCache, ConcurrentCompilesAgreeAndLeaveOneEntry) {
     });
   for (auto& t : threads) t.join();
   for (const SeccompProgram& r : results) EXPECT_TRUE(Same(r, reference));
-  EXPECT_EQ(Files(options_.cache_dir), std::vector<std::string>{
-                                           Entry(ProfileA()).substr(options_.cache_dir.size() + 1)})
+  EXPECT_EQ(Files(options_.cache_dir),
+            std::vector<std::string>{Entry(ProfileA()).substr(options_.cache_dir.size() + 1)})
       << "no temporary file may be left behind";
 }
 

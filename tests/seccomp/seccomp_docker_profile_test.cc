@@ -23,8 +23,8 @@ using testing::RunUnderFilter;
 Result<oci::Seccomp> DockerDefaultProfile() {
   std::string profile =
       BERTH_TRY(ReadFile(std::string(BERTH_FIXTURES_DIR) + "/docker-default-seccomp.json"));
-  std::string config = R"({"ociVersion":"1.0.2","root":{"path":"rootfs"},"linux":{"seccomp":)" +
-                       profile + "}}";
+  std::string config =
+      R"({"ociVersion":"1.0.2","root":{"path":"rootfs"},"linux":{"seccomp":)" + profile + "}}";
   oci::Spec spec = BERTH_TRY(oci::ParseSpec(config));
   return *spec.linux->seccomp;
 }

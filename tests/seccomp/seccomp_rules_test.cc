@@ -36,9 +36,9 @@ class SeccompOperators : public ::testing::TestWithParam<OpCase> {};
 
 TEST_P(SeccompOperators, CloseIsFilteredByItsFdArgument) {
   const OpCase& c = GetParam();
-  auto program = CompileSeccomp(Profile(
-      "SCMP_ACT_ALLOW",
-      {Rule({"close"}, "SCMP_ACT_ERRNO", ENOMSG, {Arg(0, c.op, c.value, c.value_two)})}));
+  auto program = CompileSeccomp(
+      Profile("SCMP_ACT_ALLOW",
+              {Rule({"close"}, "SCMP_ACT_ERRNO", ENOMSG, {Arg(0, c.op, c.value, c.value_two)})}));
   ASSERT_TRUE(program.has_value()) << program.error().message;
   auto out = RunUnderFilter(*program, [](ChildReport& r) {
     for (int fd = kFirstFd; fd < kFirstFd + kFdCount; ++fd) r.Put(ErrnoOf(syscall(SYS_close, fd)));
@@ -80,9 +80,10 @@ TEST(SeccompArguments, MaskedEqOnDup3Flags) {
 }
 
 TEST(SeccompArguments, ConditionsOnDifferentArgumentsAreAnded) {
-  auto program = CompileSeccomp(Profile(
-      "SCMP_ACT_ALLOW", {Rule({"socket"}, "SCMP_ACT_ERRNO", ENOMSG,
-                              {Arg(0, "SCMP_CMP_EQ", AF_INET), Arg(1, "SCMP_CMP_EQ", SOCK_DGRAM)})}));
+  auto program = CompileSeccomp(
+      Profile("SCMP_ACT_ALLOW",
+              {Rule({"socket"}, "SCMP_ACT_ERRNO", ENOMSG,
+                    {Arg(0, "SCMP_CMP_EQ", AF_INET), Arg(1, "SCMP_CMP_EQ", SOCK_DGRAM)})}));
   ASSERT_TRUE(program.has_value()) << program.error().message;
   auto out = RunUnderFilter(*program, [](ChildReport& r) {
     for (auto [domain, type] : {std::pair{AF_INET, SOCK_DGRAM}, std::pair{AF_INET, SOCK_STREAM},
@@ -101,9 +102,9 @@ TEST(SeccompArguments, ConditionsOnDifferentArgumentsAreAnded) {
 
 TEST(SeccompArguments, ConditionsOnTheSameArgumentAreOredLikeRunc) {
   // Under AND semantics no fd could equal both 900 and 901, and nothing would match.
-  auto program = CompileSeccomp(Profile(
-      "SCMP_ACT_ALLOW", {Rule({"close"}, "SCMP_ACT_ERRNO", ENOMSG,
-                              {Arg(0, "SCMP_CMP_EQ", 900), Arg(0, "SCMP_CMP_EQ", 901)})}));
+  auto program = CompileSeccomp(
+      Profile("SCMP_ACT_ALLOW", {Rule({"close"}, "SCMP_ACT_ERRNO", ENOMSG,
+                                      {Arg(0, "SCMP_CMP_EQ", 900), Arg(0, "SCMP_CMP_EQ", 901)})}));
   ASSERT_TRUE(program.has_value()) << program.error().message;
   auto out = RunUnderFilter(*program, [](ChildReport& r) {
     for (int fd : {900, 901, 902}) r.Put(ErrnoOf(syscall(SYS_close, fd)));
@@ -146,16 +147,16 @@ long CompatGetppid() {
 TEST(SeccompArchitectures, CompatSyscallsFollowTheX86Rules) {
   oci::Seccomp allow_both = Profile("SCMP_ACT_ALLOW", {Rule({"mkdir"}, "SCMP_ACT_ERRNO")});
   allow_both.architectures = {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86"};
-  auto probe = RunUnderFilter(*CompileSeccomp(allow_both),
-                              [](ChildReport& r) { r.Put(CompatGetppid()); });
+  auto probe =
+      RunUnderFilter(*CompileSeccomp(allow_both), [](ChildReport& r) { r.Put(CompatGetppid()); });
   if (!probe.Exited() || probe.values.size() != 1 || probe.values[0] < 0)
     GTEST_SKIP() << "no IA-32 emulation on this kernel (" << testing::DescribeStatus(probe.status)
                  << ")";
 
   oci::Seccomp with_x86 = Profile("SCMP_ACT_ALLOW", {Rule({"getppid"}, "SCMP_ACT_ERRNO", ENOMSG)});
   with_x86.architectures = {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86"};
-  auto out = RunUnderFilter(*CompileSeccomp(with_x86),
-                            [](ChildReport& r) { r.Put(CompatGetppid()); });
+  auto out =
+      RunUnderFilter(*CompileSeccomp(with_x86), [](ChildReport& r) { r.Put(CompatGetppid()); });
   ASSERT_TRUE(out.Exited()) << testing::DescribeStatus(out.status);
   ASSERT_EQ(out.values.size(), 1u);
   EXPECT_EQ(out.values[0], -ENOMSG);
@@ -163,8 +164,8 @@ TEST(SeccompArchitectures, CompatSyscallsFollowTheX86Rules) {
   // Without SCMP_ARCH_X86 a compat call hits libseccomp's bad-architecture action (kill).
   oci::Seccomp native_only =
       Profile("SCMP_ACT_ALLOW", {Rule({"getppid"}, "SCMP_ACT_ERRNO", ENOMSG)});
-  auto killed = RunUnderFilter(*CompileSeccomp(native_only),
-                               [](ChildReport& r) { r.Put(CompatGetppid()); });
+  auto killed =
+      RunUnderFilter(*CompileSeccomp(native_only), [](ChildReport& r) { r.Put(CompatGetppid()); });
   EXPECT_TRUE(killed.KilledBy(SIGSYS)) << testing::DescribeStatus(killed.status);
 }
 #endif
@@ -197,9 +198,8 @@ TEST(SeccompFlags, FlagsGoToTheSeccompCall) {
   EXPECT_TRUE(killable_notify->wants_listener);
 
   // The kernel accepts what we pass: the filter loads and works.
-  auto out = RunUnderFilter(*spec, [](ChildReport& r) {
-    r.Put(ErrnoOf(syscall(SYS_mkdir, "/proc/berth-never", 0700)));
-  });
+  auto out = RunUnderFilter(
+      *spec, [](ChildReport& r) { r.Put(ErrnoOf(syscall(SYS_mkdir, "/proc/berth-never", 0700))); });
   ASSERT_TRUE(out.Exited()) << testing::DescribeStatus(out.status);
   ASSERT_EQ(out.values.size(), 1u);
   EXPECT_EQ(out.values[0], EPERM);
@@ -214,10 +214,9 @@ struct BadProfile {
 class SeccompInvalidProfile : public ::testing::TestWithParam<BadProfile> {};
 
 TEST_P(SeccompInvalidProfile, IsAnErrorNamingTheField) {
-  oci::Seccomp p = Profile("SCMP_ACT_ALLOW", {Rule({"mkdir"}, "SCMP_ACT_ERRNO"),
-                                              Rule({"rmdir"}, "SCMP_ACT_ERRNO"),
-                                              Rule({"chdir"}, "SCMP_ACT_ERRNO"),
-                                              Rule({"fchdir"}, "SCMP_ACT_ERRNO")});
+  oci::Seccomp p = Profile("SCMP_ACT_ALLOW",
+                           {Rule({"mkdir"}, "SCMP_ACT_ERRNO"), Rule({"rmdir"}, "SCMP_ACT_ERRNO"),
+                            Rule({"chdir"}, "SCMP_ACT_ERRNO"), Rule({"fchdir"}, "SCMP_ACT_ERRNO")});
   GetParam().edit(p);
   auto r = CompileSeccomp(p);
   ASSERT_FALSE(r.has_value()) << GetParam().what << " compiled";
@@ -233,7 +232,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadProfile{"default", [](oci::Seccomp& p) { p.default_action = "SCMP_ACT_BAR"; },
                    "linux.seccomp.defaultAction: unknown action SCMP_ACT_BAR"},
         BadProfile{"arch",
-                   [](oci::Seccomp& p) { p.architectures = {"SCMP_ARCH_X86", "SCMP_ARCH_Z80"}; },
+                   [](oci::Seccomp& p) {
+                     p.architectures = {"SCMP_ARCH_X86", "SCMP_ARCH_Z80"};
+                   },
                    "linux.seccomp.architectures[1]: unknown architecture SCMP_ARCH_Z80"},
         BadProfile{"op",
                    [](oci::Seccomp& p) {
@@ -245,7 +246,8 @@ INSTANTIATE_TEST_SUITE_P(
                      p.flags = {"SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_FOO"};
                    },
                    "linux.seccomp.flags[1]: unknown flag SECCOMP_FILTER_FLAG_FOO"},
-        BadProfile{"index", [](oci::Seccomp& p) { p.syscalls[1].args = {Arg(6, "SCMP_CMP_EQ", 1)}; },
+        BadProfile{"index",
+                   [](oci::Seccomp& p) { p.syscalls[1].args = {Arg(6, "SCMP_CMP_EQ", 1)}; },
                    "linux.seccomp.syscalls[1].args[0].index: 6 is out of range"},
         BadProfile{"errnoRet", [](oci::Seccomp& p) { p.syscalls[2].errno_ret = 70000; },
                    "linux.seccomp.syscalls[2].errnoRet: 70000 does not fit in 16 bits"},

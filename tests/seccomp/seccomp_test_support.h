@@ -22,8 +22,7 @@
 
 namespace berth::linux::testing {
 
-inline oci::SeccompArg Arg(uint32_t index, std::string op, uint64_t value,
-                           uint64_t value_two = 0) {
+inline oci::SeccompArg Arg(uint32_t index, std::string op, uint64_t value, uint64_t value_two = 0) {
   return oci::SeccompArg{index, value, value_two, std::move(op)};
 }
 
@@ -38,7 +37,8 @@ inline oci::SeccompSyscall Rule(std::vector<std::string> names, std::string acti
   return s;
 }
 
-inline oci::Seccomp Profile(std::string default_action, std::vector<oci::SeccompSyscall> calls = {}) {
+inline oci::Seccomp Profile(std::string default_action,
+                            std::vector<oci::SeccompSyscall> calls = {}) {
   oci::Seccomp p;
   p.default_action = std::move(default_action);
   p.syscalls = std::move(calls);
@@ -76,7 +76,9 @@ struct ChildReport {
 };
 
 // errno of a failed raw syscall, 0 when it succeeded.
-inline long ErrnoOf(long rc) { return rc < 0 ? errno : 0; }
+inline long ErrnoOf(long rc) {
+  return rc < 0 ? errno : 0;
+}
 
 struct ChildOutcome {
   int status = 0;  // waitpid status
