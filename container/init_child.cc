@@ -22,7 +22,7 @@
 #include "linux/in_root.h"
 #include "linux/process.h"
 #include "linux/terminal.h"
-#include "linux/unix_socket.h"
+#include "linux/fd_passing.h"
 
 #ifndef PROC_SUPER_MAGIC
 #define PROC_SUPER_MAGIC 0x9fa0
@@ -293,8 +293,8 @@ void InitContext::Send(SyncType type, int32_t value, int fd) noexcept {
   msg.value = value;
   // Only the header matters for these messages; send it alone.
   size_t len = offsetof(SyncMessage, text);
-  int r = fd >= 0 ? linux::SendFdRaw(sync_fd, fd, &msg, len)
-                  : (::send(sync_fd, &msg, len, MSG_NOSIGNAL) < 0 ? -errno : 0);
+  long r = fd >= 0 ? linux::SendFdNoAlloc(sync_fd, fd, &msg, len)
+                   : (::send(sync_fd, &msg, len, MSG_NOSIGNAL) < 0 ? -errno : 0);
   if (r < 0) ::_exit(kInitFailedExit);  // the runtime is gone: nobody to tell
 }
 

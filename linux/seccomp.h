@@ -32,12 +32,22 @@ Result<SeccompProgram> CompileSeccomp(const oci::Seccomp& profile,
 
 // Async-signal-safe (no allocation): installs `program` on the calling thread.
 // Returns the listener fd when program.wants_listener, 0 otherwise, or -errno.
+// The caller must hold CAP_SYS_ADMIN or have set no_new_privs (seccomp(2)).
+//
+// The listener (O_CLOEXEC) lives in the child; hand it to the runtime over the sync
+// socket with SendFdNoAlloc (linux/fd_passing.h), take it there with ReceiveFd, pass it
+// on with SendSeccompListener and close both copies. NOTIFY rules on write and
+// sendmsg are refused at compile time so that this hand-off cannot block.
 int LoadSeccompProgram(const SeccompProgram& program) noexcept;
 
 // Sends the notify listener fd and the container state to the agent at
-// `listener_path` over a unix socket with SCM_RIGHTS, as runc does.
+// `listener_path` over a unix socket with SCM_RIGHTS, as runc does: one message whose
+// bytes are the runtime-spec ContainerProcessState JSON ({"ociVersion", "fds":
+// ["seccompFd"], "pid", "metadata" (omitted when empty), "state"}). `state_json` is the
+// container state (oci::HookStateJson); `process_pid` is the process the listener
+// belongs to, 0 meaning state.pid (exec passes its own process's pid).
 Result<void> SendSeccompListener(const std::string& listener_path,
                                  const std::string& listener_metadata, int listener_fd,
-                                 const std::string& state_json);
+                                 const std::string& state_json, int process_pid = 0);
 
 }  // namespace berth::linux

@@ -1,4 +1,4 @@
-// Unix sockets and fd passing (SCM_RIGHTS).
+// Connecting to unix sockets; fd passing itself is in fd_passing.h.
 #pragma once
 
 #include <string>
@@ -7,12 +7,6 @@
 #include "linux/unique_fd.h"
 
 namespace berth::linux {
-
-// Async-signal-safe: sends `len` bytes of `data` with `fd` attached. 0 or -errno.
-int SendFdRaw(int sock, int fd, const void* data, size_t len) noexcept;
-
-// Receives one message with up to one fd; `data` gets the payload.
-Result<UniqueFd> ReceiveFd(int sock, std::string* data = nullptr);
 
 Result<UniqueFd> ConnectUnix(const std::string& path, int type = 1 /*SOCK_STREAM*/);
 
