@@ -1,5 +1,6 @@
 #include "container/init_plan_mounts.h"
 
+#include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>

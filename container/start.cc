@@ -10,6 +10,7 @@
 #include "container/container.h"
 #include "container/hooks.h"
 #include "container/status.h"
+#include "linux/files.h"
 #include "linux/process.h"
 
 namespace berth::container {

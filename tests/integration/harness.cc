@@ -1,0 +1,238 @@
+#include "tests/integration/harness.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "oci/spec.h"
+
+extern char** environ;
+
+namespace berth::testing {
+namespace {
+
+std::atomic<int> g_counter{0};
+
+void RemoveAll(const std::string& path) {
+  std::string cmd = "rm -rf --one-file-system '" + path + "'";
+  (void)std::system(cmd.c_str());
+}
+
+// Unmounts everything below `dir` (deepest first): a failed test may leave mounts.
+void UnmountUnder(const std::string& dir) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::vector<std::string> points;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream s(line);
+    std::string f[5];
+    for (auto& x : f) s >> x;
+    if (f[4].rfind(dir + "/", 0) == 0) points.push_back(f[4]);
+  }
+  std::sort(points.rbegin(), points.rend());
+  for (const auto& p : points) ::umount2(p.c_str(), MNT_DETACH);
+}
+
+}  // namespace
+
+std::string ReadFileOrEmpty(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+CommandResult RunCommand(const std::vector<std::string>& argv, const SpawnOptions& options) {
+  int in[2], out[2], err[2];
+  EXPECT_EQ(::pipe2(in, O_CLOEXEC), 0);
+  EXPECT_EQ(::pipe2(out, O_CLOEXEC), 0);
+  EXPECT_EQ(::pipe2(err, O_CLOEXEC), 0);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+  posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+  for (size_t i = 0; i < options.extra_fds.size(); ++i)
+    posix_spawn_file_actions_adddup2(&fa, options.extra_fds[i], static_cast<int>(3 + i));
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) env_strings.push_back(*e);
+  for (const auto& e : options.env) env_strings.push_back(e);
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  pid_t pid;
+  int r = posix_spawn(&pid, argv[0].c_str(), &fa, nullptr, args.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(in[0]);
+  ::close(out[1]);
+  ::close(err[1]);
+  CommandResult result;
+  if (r != 0) {
+    ::close(in[1]);
+    ::close(out[0]);
+    ::close(err[0]);
+    result.err = "posix_spawn failed";
+    return result;
+  }
+  if (!options.stdin_data.empty())
+    (void)!::write(in[1], options.stdin_data.data(), options.stdin_data.size());
+  ::close(in[1]);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.timeout_seconds);
+  bool out_open = true, err_open = true;
+  while (out_open || err_open) {
+    pollfd fds[2] = {{out_open ? out[0] : -1, POLLIN, 0}, {err_open ? err[0] : -1, POLLIN, 0}};
+    int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    deadline - std::chrono::steady_clock::now())
+                                    .count());
+    if (left <= 0 || ::poll(fds, 2, left) == 0) {
+      ::kill(pid, SIGKILL);
+      result.err += "\n[harness: timed out]";
+      break;
+    }
+    char buf[4096];
+    if (fds[0].revents) {
+      ssize_t n = ::read(out[0], buf, sizeof buf);
+      if (n > 0) result.out.append(buf, static_cast<size_t>(n));
+      else out_open = false;
+    }
+    if (fds[1].revents) {
+      ssize_t n = ::read(err[0], buf, sizeof buf);
+      if (n > 0) result.err.append(buf, static_cast<size_t>(n));
+      else err_open = false;
+    }
+  }
+  ::close(out[0]);
+  ::close(err[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+std::string& SharedRootfsPath() {
+  static std::string path;
+  return path;
+}
+
+const std::string& SharedRootfs() {
+  std::string& rootfs = SharedRootfsPath();
+  if (rootfs.empty()) {
+    char tmpl[] = "/tmp/berth-rootfs-XXXXXX";
+    rootfs = ::mkdtemp(tmpl);
+    ::chmod(rootfs.c_str(), 0755);
+    auto r = RunCommand({BERTH_SOURCE_DIR "/scripts/make-rootfs.sh", rootfs});
+    if (r.status != 0) ADD_FAILURE() << "make-rootfs.sh: " << r.err;
+    std::atexit([] { RemoveAll(SharedRootfsPath()); });
+  }
+  return rootfs;
+}
+
+void BerthTest::SetUp() {
+  char tmpl[] = "/tmp/berth-it-XXXXXX";
+  dir_ = ::mkdtemp(tmpl);
+  ::chmod(dir_.c_str(), 0755);
+  root_ = dir_ + "/state";
+  (void)SharedRootfs();
+}
+
+void BerthTest::TearDown() {
+  // Whatever the test did, its containers go: processes, cgroups, state.
+  for (const auto& id : ids_) {
+    auto st = RunCommand({BERTH_BINARY, "--root", root_, "state", id});
+    if (st.status == 0) RunCommand({BERTH_BINARY, "--root", root_, "delete", "--force", id});
+  }
+  UnmountUnder(dir_);
+  RemoveAll(dir_);
+  for (const auto& id : ids_) {
+    for (const auto& d : CgroupDirsNamed(id)) {
+      ADD_FAILURE() << "cgroup left behind: " << d;
+      ::rmdir(d.c_str());
+    }
+  }
+}
+
+CommandResult BerthTest::Berth(const std::vector<std::string>& args, const SpawnOptions& options) {
+  std::vector<std::string> argv = {BERTH_BINARY, "--root", root_};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv, options);
+}
+
+std::string BerthTest::NewId() {
+  std::string id = "berth-it-" + std::to_string(::getpid()) + "-" + std::to_string(++g_counter);
+  ids_.push_back(id);
+  return id;
+}
+
+std::string BerthTest::MakeBundle(const std::vector<std::string>& args,
+                                  const std::function<void(nlohmann::json&)>& edit) {
+  std::string bundle = dir_ + "/bundle-" + std::to_string(++g_counter);
+  ::mkdir(bundle.c_str(), 0755);
+  nlohmann::json spec = nlohmann::json::parse(oci::DefaultSpecJson(false));
+  spec["process"]["terminal"] = false;
+  spec["process"]["args"] = args;
+  spec["root"]["path"] = SharedRootfs();
+  spec["root"]["readonly"] = true;
+  spec["mounts"].push_back({{"destination", "/tmp"}, {"type", "tmpfs"}, {"source", "tmpfs"},
+                            {"options", {"nosuid", "nodev", "mode=1777"}}});
+  if (edit) edit(spec);
+  std::ofstream(bundle + "/config.json") << spec.dump(2);
+  return bundle;
+}
+
+nlohmann::json BerthTest::State(const std::string& id) {
+  auto r = Berth({"state", id});
+  if (r.status != 0) return nullptr;
+  return nlohmann::json::parse(r.out, nullptr, false);
+}
+
+bool BerthTest::WaitForStatus(const std::string& id, const std::string& status, int timeout_ms) {
+  for (int waited = 0; waited <= timeout_ms; waited += 20) {
+    auto s = State(id);
+    if (s.is_object() && s.value("status", "") == status) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+bool ProcessExists(pid_t pid) {
+  std::string stat = ReadFileOrEmpty("/proc/" + std::to_string(pid) + "/stat");
+  if (stat.empty()) return false;
+  auto close = stat.rfind(')');
+  return close != std::string::npos && stat[close + 2] != 'Z';
+}
+
+std::vector<std::string> CgroupDirsNamed(const std::string& name) {
+  std::vector<std::string> found;
+  DIR* root = ::opendir("/sys/fs/cgroup");
+  if (!root) return found;
+  while (dirent* e = ::readdir(root)) {
+    std::string h = e->d_name;
+    if (h[0] == '.') continue;
+    std::string candidate = "/sys/fs/cgroup/" + h + "/" + name;
+    struct stat st;
+    if (::stat(candidate.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) found.push_back(candidate);
+  }
+  ::closedir(root);
+  struct stat st;
+  std::string v2 = "/sys/fs/cgroup/" + name;
+  if (::stat(v2.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) found.push_back(v2);
+  return found;
+}
+
+}  // namespace berth::testing
