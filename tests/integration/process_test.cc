@@ -1,0 +1,203 @@
+// The process and its environment: user, capabilities, rlimits, env, cwd,
+// terminal, preserved fds, namespaces, masked and readonly paths, sysctls.
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "linux/fd_passing.h"
+#include "tests/integration/harness.h"
+
+namespace berth::testing {
+namespace {
+
+using nlohmann::json;
+
+class Process : public BerthTest {
+ protected:
+  // Runs `script` in a fresh container and returns what it printed.
+  CommandResult RunScript(const std::string& script,
+                          const std::function<void(json&)>& edit = nullptr) {
+    std::string id = NewId();
+    return Berth({"run", "-b", MakeBundle({"sh", "-c", script}, edit), id});
+  }
+};
+
+TEST_F(Process, UserGroupsUmaskEnvAndCwd) {
+  auto r = RunScript("id -u; id -g; id -G; umask; echo $FOO; pwd", [](json& s) {
+    s["process"]["user"] = {{"uid", 1000}, {"gid", 1001}, {"additionalGids", {5, 7}},
+                            {"umask", 18}};
+    s["process"]["env"].push_back("FOO=bar baz");
+    s["process"]["cwd"] = "/tmp/work";
+  });
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "1000\n1001\n1001 5 7\n0022\nbar baz\n/tmp/work\n");
+}
+
+TEST_F(Process, CapabilitiesAreExactlyTheConfiguredSets) {
+  auto r = RunScript("grep -E '^Cap(Inh|Prm|Eff|Bnd|Amb)' /proc/self/status", [](json& s) {
+    json caps = {"CAP_CHOWN", "CAP_KILL"};  // bits 0 and 5
+    s["process"]["capabilities"] = {{"bounding", caps}, {"effective", caps}, {"permitted", caps},
+                                    {"ambient", json::array()}};
+  });
+  EXPECT_EQ(r.status, 0) << r.err;
+  // CVE-2022-29162: no inheritable capabilities unless the config asks.
+  EXPECT_NE(r.out.find("CapInh:\t0000000000000000"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("CapPrm:\t0000000000000021"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("CapEff:\t0000000000000021"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("CapBnd:\t0000000000000021"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("CapAmb:\t0000000000000000"), std::string::npos) << r.out;
+}
+
+TEST_F(Process, RlimitsAndNoNewPrivileges) {
+  auto r = RunScript("ulimit -n; ulimit -Hn; grep NoNewPrivs /proc/self/status", [](json& s) {
+    s["process"]["rlimits"] = {{{"type", "RLIMIT_NOFILE"}, {"hard", 512}, {"soft", 256}}};
+    s["process"]["noNewPrivileges"] = true;
+  });
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "256\n512\nNoNewPrivs:\t1\n");
+}
+
+TEST_F(Process, OnlyStdioAndPreservedFdsReachTheProcess) {
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  std::string id = NewId();
+  SpawnOptions options;
+  options.extra_fds = {p[1]};  // becomes fd 3 of berth
+  auto r = Berth({"run", "--preserve-fds", "1", "-b",
+                  MakeBundle({"sh", "-c", "echo through-fd3 >&3; ls /proc/self/fd | sort -n | tr '\\n' ' '"}),
+                  id},
+                 options);
+  ::close(p[1]);
+  char buf[64] = {};
+  ssize_t n = ::read(p[0], buf, sizeof buf - 1);
+  ::close(p[0]);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(std::string(buf, n > 0 ? n : 0), "through-fd3\n");
+  // 0 1 2 3, and the fd ls itself opens for /proc/self/fd: nothing of berth's.
+  EXPECT_EQ(r.out, "0 1 2 3 4 ") << r.out;
+}
+
+std::vector<std::string> SplitLines(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < s.size()) {
+    size_t end = s.find('\n', start);
+    if (end == std::string::npos) end = s.size();
+    out.push_back(s.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+TEST_F(Process, HostnameNamespacesAndSysctl) {
+  auto r = RunScript(
+      "hostname; cat /proc/sys/kernel/domainname; cat /proc/sys/net/ipv4/ip_forward; "
+      "readlink /proc/self/ns/pid; echo $$",
+      [](json& s) {
+        s["hostname"] = "box";
+        s["domainname"] = "example.org";
+        s["linux"]["sysctl"] = {{"net.ipv4.ip_forward", "1"}};
+      });
+  EXPECT_EQ(r.status, 0) << r.err;
+  char host_pidns[64] = {};
+  ASSERT_GT(::readlink("/proc/self/ns/pid", host_pidns, sizeof host_pidns - 1), 0);
+  auto lines = SplitLines(r.out);
+  ASSERT_EQ(lines.size(), 5u) << r.out;
+  EXPECT_EQ(lines[0], "box");
+  EXPECT_EQ(lines[1], "example.org");
+  EXPECT_EQ(lines[2], "1");
+  EXPECT_NE(lines[3], host_pidns) << "the container shares the host's pid namespace";
+  EXPECT_EQ(lines[4], "1") << "the process is not pid 1 of its namespace";
+}
+
+TEST_F(Process, MaskedAndReadonlyPathsAndReadonlyRoot) {
+  auto r = RunScript(
+      "cat /proc/timer_list | wc -c; ls /sys/firmware | wc -l; "
+      "echo 1 > /proc/sys/kernel/domainname 2>/dev/null && echo writable || echo readonly; "
+      "touch /etc/x 2>/dev/null && echo rootfs-writable || echo rootfs-readonly");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "0\n0\nreadonly\nrootfs-readonly\n");
+}
+
+TEST_F(Process, DefaultDevicesAndLinks) {
+  auto r = RunScript(
+      "for d in null zero full random urandom tty; do stat -c '%n %t:%T %a' /dev/$d; done; "
+      "readlink /dev/fd /dev/stdin /dev/ptmx");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "/dev/null 1:3 666\n/dev/zero 1:5 666\n/dev/full 1:7 666\n/dev/random 1:8 666\n"
+            "/dev/urandom 1:9 666\n/dev/tty 5:0 666\n/proc/self/fd\n/proc/self/fd/0\npts/ptmx\n");
+}
+
+TEST_F(Process, UserNamespaceMapsRoot) {
+  auto r = RunScript("id -u; cat /proc/self/uid_map /proc/self/gid_map", [](json& s) {
+    s["linux"]["namespaces"].push_back({{"type", "user"}});
+    s["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+    s["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+    s["linux"].erase("resources");
+  });
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.substr(0, 2), "0\n") << r.out;
+  EXPECT_NE(r.out.find("100000"), std::string::npos) << r.out;
+}
+
+TEST_F(Process, JoinsANamespaceByPath) {
+  // A container joins the network and uts namespaces of another.
+  std::string first = NewId();
+  ASSERT_EQ(Berth({"run", "-d", "-b", MakeBundle({"sleep", "100"}, [](json& s) { s["hostname"] = "shared"; }), first}).status, 0);
+  int pid = State(first)["pid"].get<int>();
+  auto r = RunScript("hostname; readlink /proc/self/ns/net", [&](json& s) {
+    s.erase("hostname");
+    for (auto& ns : s["linux"]["namespaces"])
+      if (ns["type"] == "uts" || ns["type"] == "network")
+        ns["path"] = "/proc/" + std::to_string(pid) + "/ns/" + (ns["type"] == "uts" ? "uts" : "net");
+  });
+  EXPECT_EQ(r.status, 0) << r.err;
+  char want[128] = {};
+  ::readlink(("/proc/" + std::to_string(pid) + "/ns/net").c_str(), want, sizeof want - 1);
+  EXPECT_EQ(r.out, "shared\n" + std::string(want) + "\n");
+}
+
+TEST_F(Process, TerminalGoesToTheConsoleSocket) {
+  std::string sock_path = dir_ + "/console.sock";
+  int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strcpy(addr.sun_path, sock_path.c_str());
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 1), 0);
+  std::string master_output;
+  std::thread reader([&] {
+    int conn = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    auto master = linux::ReceiveFd(conn);
+    ::close(conn);
+    if (!master) return;
+    char buf[256];
+    for (;;) {
+      pollfd p{master->get(), POLLIN, 0};
+      if (::poll(&p, 1, 5000) <= 0) break;
+      ssize_t n = ::read(master->get(), buf, sizeof buf);
+      if (n <= 0) break;
+      master_output.append(buf, static_cast<size_t>(n));
+    }
+  });
+  std::string id = NewId();
+  auto c = Berth({"create", "--console-socket", sock_path, "-b",
+                  MakeBundle({"sh", "-c", "tty; stty size"}, [](json& s) {
+                    s["process"]["terminal"] = true;
+                    s["process"]["consoleSize"] = {{"height", 33}, {"width", 111}};
+                  }),
+                  id});
+  ASSERT_EQ(c.status, 0) << c.err;
+  ASSERT_EQ(Berth({"start", id}).status, 0);
+  reader.join();
+  ::close(listener);
+  EXPECT_EQ(master_output, "/dev/pts/0\r\n33 111\r\n");
+}
+
+}  // namespace
+}  // namespace berth::testing
