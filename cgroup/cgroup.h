@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "base/result.h"
@@ -42,6 +43,9 @@ struct Paths {
   std::string unified;                    // absolute directory in the v2 hierarchy, or ""
   std::vector<std::string> created;       // directories made by Create, parents first
   std::string systemd_unit;               // "berth-c1.scope" with the systemd driver
+  // (directory, controller) pairs Create switched on in an ancestor's
+  // cgroup.subtree_control; Destroy switches them off again once nothing is left below.
+  std::vector<std::pair<std::string, std::string>> subtree_enabled;
 };
 
 std::string PathsToJson(const Paths& p);
@@ -61,7 +65,9 @@ class Manager {
 
   virtual const Paths& paths() const = 0;
 
-  // Moves `pid` into every hierarchy of the container.
+  // Moves `pid` into every hierarchy of the container. With the systemd driver the
+  // first call starts the transient scope with `pid` in it (systemd refuses an empty
+  // scope) and applies the resources given to Create.
   virtual Result<void> AddProcess(pid_t pid) = 0;
   // `update`: applies the resources given (only the fields that are set).
   virtual Result<void> Update(const oci::Resources& resources) = 0;
@@ -76,6 +82,7 @@ class Manager {
   // Kills what is left and removes the directories this container created.
   virtual Result<void> Destroy() = 0;
   // An fd that becomes readable on each OOM kill (v1 eventfd, v2 inotify on memory.events).
+  // See oom.h for reading it and for the oom_kill counter.
   virtual Result<linux::UniqueFd> OpenOomNotifier() = 0;
   virtual Result<Stats> GetStats() = 0;
 };

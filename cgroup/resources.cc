@@ -1,0 +1,166 @@
+#include "cgroup/resources.h"
+
+#include <functional>
+
+#include "cgroup/devices.h"
+#include "cgroup/v1.h"
+#include "cgroup/v2.h"
+#include "cgroup/v2_devices.h"
+
+namespace berth::cgroup {
+namespace {
+
+bool CpuSet(const oci::Resources& r) {
+  if (!r.cpu) return false;
+  const auto& c = *r.cpu;
+  return (c.shares && *c.shares) || (c.quota && *c.quota) || (c.period && *c.period) ||
+         c.burst || (c.realtime_runtime && *c.realtime_runtime) ||
+         (c.realtime_period && *c.realtime_period) || c.idle;
+}
+bool CpusetSet(const oci::Resources& r) {
+  return r.cpu && (!r.cpu->cpus.empty() || !r.cpu->mems.empty());
+}
+bool MemorySet(const oci::Resources& r) {
+  if (!r.memory) return false;
+  const auto& m = *r.memory;
+  return (m.limit && *m.limit) || (m.reservation && *m.reservation) || (m.swap && *m.swap) ||
+         (m.kernel && *m.kernel) || (m.kernel_tcp && *m.kernel_tcp) || m.swappiness ||
+         m.disable_oom_killer || m.use_hierarchy;
+}
+bool PidsSet(const oci::Resources& r) { return r.pids && r.pids->limit != 0; }
+bool BlkioSet(const oci::Resources& r) {
+  if (!r.block_io) return false;
+  const auto& b = *r.block_io;
+  return (b.weight && *b.weight) || (b.leaf_weight && *b.leaf_weight) ||
+         !b.weight_device.empty() || !b.throttle_read_bps.empty() ||
+         !b.throttle_write_bps.empty() || !b.throttle_read_iops.empty() ||
+         !b.throttle_write_iops.empty();
+}
+bool NetClsSet(const oci::Resources& r) {
+  return r.network && r.network->class_id && *r.network->class_id;
+}
+bool NetPrioSet(const oci::Resources& r) { return r.network && !r.network->priorities.empty(); }
+
+// One resource group: its predicate, the v1 controller and v2 controller that serve it
+// ("" = none; "-" = the v2 directory itself, no controller needed), and the setters.
+struct Group {
+  const char* name;  // as in config.json: "linux.resources.<name>"
+  std::function<bool(const oci::Resources&)> is_set;
+  const char* v1;
+  const char* v2;
+  std::function<Result<void>(const std::string&, const oci::Resources&)> set_v1;
+  std::function<Result<void>(const std::string&, const oci::Resources&)> set_v2;
+};
+
+const std::vector<Group>& Groups() {
+  // Order matters on v1: cpuset before the others mirrors runc; devices last so that a
+  // failure elsewhere never leaves the container with half its device rules.
+  static const std::vector<Group> groups = {
+      {"cpu (cpus/mems)", CpusetSet, "cpuset", "cpuset",
+       [](auto& d, auto& r) { return v1::SetCpuset(d, *r.cpu); },
+       [](auto& d, auto& r) { return v2::SetCpuset(d, *r.cpu); }},
+      {"cpu", CpuSet, "cpu", "cpu", [](auto& d, auto& r) { return v1::SetCpu(d, *r.cpu); },
+       [](auto& d, auto& r) { return v2::SetCpu(d, *r.cpu); }},
+      {"memory", MemorySet, "memory", "memory",
+       [](auto& d, auto& r) { return v1::SetMemory(d, *r.memory); },
+       [](auto& d, auto& r) { return v2::SetMemory(d, *r.memory); }},
+      {"pids", PidsSet, "pids", "pids", [](auto& d, auto& r) { return v1::SetPids(d, *r.pids); },
+       [](auto& d, auto& r) { return v2::SetPids(d, *r.pids); }},
+      {"blockIO", BlkioSet, "blkio", "io",
+       [](auto& d, auto& r) { return v1::SetBlkio(d, *r.block_io); },
+       [](auto& d, auto& r) { return v2::SetIo(d, *r.block_io); }},
+      {"hugepageLimits", [](auto& r) { return !r.hugepage_limits.empty(); }, "hugetlb", "hugetlb",
+       [](auto& d, auto& r) { return v1::SetHugetlb(d, r.hugepage_limits); },
+       [](auto& d, auto& r) { return v2::SetHugetlb(d, r.hugepage_limits); }},
+      {"network (classID)", NetClsSet, "net_cls", "",
+       [](auto& d, auto& r) { return v1::SetNetCls(d, *r.network); }, nullptr},
+      {"network (priorities)", NetPrioSet, "net_prio", "",
+       [](auto& d, auto& r) { return v1::SetNetPrio(d, *r.network); }, nullptr},
+      {"rdma", [](auto& r) { return !r.rdma.empty(); }, "rdma", "rdma",
+       [](auto& d, auto& r) { return v1::SetRdma(d, r.rdma); },
+       [](auto& d, auto& r) { return v2::SetRdma(d, r.rdma); }},
+      {"unified", [](auto& r) { return !r.unified.empty(); }, "", "-", nullptr,
+       [](auto& d, auto& r) { return v2::SetUnified(d, r.unified); }},
+      {"devices", [](auto& r) { return !r.devices.empty(); }, "devices", "-",
+       [](auto& d, auto& r) { return v1::SetDevices(d, r.devices); },
+       [](auto& d, auto& r) { return v2::SetDevices(d, r.devices); }},
+  };
+  return groups;
+}
+
+enum class Where { kV1, kV2, kNowhere };
+
+Where Route(const Paths& paths, const Group& g) {
+  if (paths.mode != Mode::kUnified && *g.v1 && paths.v1.contains(g.v1)) return Where::kV1;
+  if (paths.mode != Mode::kLegacy && !paths.unified.empty() && *g.v2) return Where::kV2;
+  return Where::kNowhere;
+}
+
+}  // namespace
+
+std::set<std::string> V2ControllersFor(const Paths& paths, const oci::Resources& r,
+                                       const std::set<std::string>& available) {
+  if (paths.mode == Mode::kUnified) return available;
+  std::set<std::string> out;
+  if (paths.mode != Mode::kHybrid) return out;
+  for (const auto& g : Groups()) {
+    if (!g.is_set(r) || Route(paths, g) != Where::kV2) continue;
+    std::string c = g.v2;
+    if (c != "-" && available.contains(c)) out.insert(c);
+  }
+  // Keys of `unified` name their controller.
+  for (const auto& [key, value] : r.unified) {
+    std::string c = key.substr(0, key.find('.'));
+    if (available.contains(c)) out.insert(c);
+  }
+  return out;
+}
+
+Result<void> ValidateResources(Mode mode, const oci::Resources& r) {
+  for (const auto& d : r.devices) BERTH_TRY(ValidateDeviceRule(d));
+  if (mode == Mode::kLegacy && !r.unified.empty())
+    return Fail("linux.resources.unified: needs cgroup v2, and this host has only cgroup v1",
+                EINVAL);
+  if (mode == Mode::kUnified && r.memory)
+    BERTH_TRY(v2::SwapToV2(r.memory->swap.value_or(0), r.memory->limit.value_or(0)));
+  return {};
+}
+
+Result<void> ApplyResources(const Paths& paths, const oci::Resources& r) {
+  std::set<std::string> v2_available;
+  bool v2_read = false;
+  for (const auto& g : Groups()) {
+    if (!g.is_set(r)) continue;
+    std::string what = std::string("linux.resources.") + g.name;
+    switch (Route(paths, g)) {
+      case Where::kV1:
+        BERTH_TRY(g.set_v1(paths.v1.at(g.v1), r));
+        break;
+      case Where::kV2: {
+        if (std::string(g.v2) != "-") {
+          if (!v2_read) {
+            v2_available = BERTH_TRY(v2::Controllers(paths.unified));
+            v2_read = true;
+          }
+          if (!v2_available.contains(g.v2))
+            return Fail(what + ": the " + g.v2 + " controller is not available in " +
+                            paths.unified + (paths.mode == Mode::kHybrid
+                                                 ? " (and not mounted as cgroup v1)"
+                                                 : ""),
+                        ENOTSUP);
+        }
+        BERTH_TRY(g.set_v2(paths.unified, r));
+        break;
+      }
+      case Where::kNowhere:
+        if (!*g.v1)
+          return Fail(what + ": needs cgroup v2, and this host has only cgroup v1", EINVAL);
+        return Fail(what + ": the " + g.v1 + " cgroup controller is not mounted" +
+                        (*g.v2 ? "" : " (cgroup v2 has no equivalent)"),
+                    ENOTSUP);
+    }
+  }
+  return {};
+}
+
+}  // namespace berth::cgroup

@@ -1,0 +1,32 @@
+// Routes linux.resources to the driver that owns each controller. v1 hosts use the v1
+// hierarchies; v2 hosts the unified directory; hybrid hosts use v1 where the controller
+// is mounted there and fall back to the unified hierarchy for the others (hugetlb is
+// typically left to v2 on such hosts), so nothing needs mounting.
+#pragma once
+
+#include <set>
+#include <string>
+
+#include "base/result.h"
+#include "cgroup/cgroup.h"
+#include "oci/spec.h"
+
+namespace berth::cgroup {
+
+// The v2 controllers `r` needs enabled for the container's unified directory: on a v2
+// host every controller the parent offers (as runc does, so stats work for all); on a
+// hybrid host those of the set resources that no v1 hierarchy has. `available` is the
+// unified hierarchy root's cgroup.controllers.
+std::set<std::string> V2ControllersFor(const Paths& paths, const oci::Resources& r,
+                                       const std::set<std::string>& available);
+
+// Applies the resources that are set in `r`. A resource whose controller the host has
+// nowhere is an error naming it ("linux.resources.network: the net_cls controller is not
+// mounted").
+Result<void> ApplyResources(const Paths& paths, const oci::Resources& r);
+
+// Checks what can be checked without touching the kernel (device rules, unified keys on
+// a v1 host, the v2 swap conversion).
+Result<void> ValidateResources(Mode mode, const oci::Resources& r);
+
+}  // namespace berth::cgroup
