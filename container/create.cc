@@ -12,6 +12,7 @@
 #include <functional>
 
 #include "cgroup/cgroup.h"
+#include "cgroup/devices.h"
 #include "container/container.h"
 #include "container/hooks.h"
 #include "container/init_plan_build.h"
@@ -99,6 +100,25 @@ std::vector<PlanInputs::CgroupMount> CgroupMounts(const cgroup::Paths& paths) {
   return out;
 }
 
+// The config's device rules first, then runc's default allow list and the
+// devices the config creates (as runc and crun do).
+oci::Resources CgroupResources(const oci::Spec& spec) {
+  oci::Resources r;
+  if (spec.linux && spec.linux->resources) r = *spec.linux->resources;
+  for (auto& rule : cgroup::DefaultDeviceRules()) r.devices.push_back(std::move(rule));
+  if (spec.linux) {
+    for (const auto& d : spec.linux->devices) {
+      if (d.type != "c" && d.type != "b" && d.type != "u") continue;
+      r.devices.push_back({.allow = true,
+                           .type = d.type == "b" ? "b" : "c",
+                           .major = d.major,
+                           .minor = d.minor,
+                           .access = "rwm"});
+    }
+  }
+  return r;
+}
+
 Result<void> WriteOomScoreAdj(pid_t pid, int value) {
   return linux::WriteExisting("/proc/" + std::to_string(pid) + "/oom_score_adj",
                               std::to_string(value));
@@ -108,6 +128,7 @@ Result<void> WriteOomScoreAdj(pid_t pid, int value) {
 
 Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
   StateDir dir = BERTH_TRY(StateDir::Create(rt.root, o.id));
+  std::unique_ptr<cgroup::Manager> cg;  // before the rollback, which uses it
   Rollback rollback;
   rollback.Add([&dir] { (void)dir.Remove(); });
 
@@ -127,8 +148,9 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
   cg_request.cgroups_path = spec.linux ? spec.linux->cgroups_path : "";
   cg_request.systemd = rt.systemd_cgroup;
   cg_request.root = rt.cgroup_root;
-  if (spec.linux && spec.linux->resources) cg_request.resources = &*spec.linux->resources;
-  std::unique_ptr<cgroup::Manager> cg = BERTH_TRY(cgroup::Manager::Create(cg_request));
+  oci::Resources resources = CgroupResources(spec);
+  cg_request.resources = &resources;
+  cg = BERTH_TRY(cgroup::Manager::Create(cg_request));
   rollback.Add([&cg] { (void)cg->Destroy(); });
 
   PlanInputs in;
@@ -153,7 +175,10 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
   if (::fchownat(dir.fd(), "exec.fifo", root_uid, root_gid, 0) < 0)
     return ErrnoError("chown exec.fifo");
   // Above the fds the process is to receive, so that none of ours lands among them.
-  int state_fd = ::fcntl(dir.fd(), F_DUPFD_CLOEXEC, 3 + plan.preserve_fds);
+  // A new open file description: a dup of dir.fd() would share its flock, and
+  // init would hold the container's lock until it execs.
+  linux::UniqueFd state_path_fd = BERTH_TRY(linux::Open(dir.path(), O_PATH | O_DIRECTORY));
+  int state_fd = ::fcntl(state_path_fd.get(), F_DUPFD_CLOEXEC, 3 + plan.preserve_fds);
   if (state_fd < 0) return ErrnoError("dup state dir fd");
   linux::UniqueFd state_fd_owner(state_fd);
   plan.state_dir_fd = state_fd;

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <utility>
 
 #include "container/init_context.h"
 #include "linux/async_safe.h"
@@ -64,6 +65,28 @@ int SetResGid(gid_t g) noexcept { return ::syscall(SYS_setresgid, g, g, g) < 0 ?
 int SetResUid(uid_t u) noexcept { return ::syscall(SYS_setresuid, u, u, u) < 0 ? -errno : 0; }
 int SetGroups(size_t n, const gid_t* gids) noexcept {
   return ::syscall(SYS_setgroups, n, gids) < 0 ? -errno : 0;
+}
+
+// Closes every fd but stdio, the preserved ones and our own: fds other threads
+// of the runtime opened (and their locks, pipe ends) must not live on in here.
+void CloseOtherFds(const InitPlan& plan) noexcept {
+  int keep[8];
+  int n = 0;
+  auto add = [&](int fd) {
+    if (fd > 2 + plan.preserve_fds && n < 8) keep[n++] = fd;
+  };
+  add(plan.sync_fd);
+  add(plan.state_dir_fd);
+  for (int fd : plan.stdio) add(fd);
+  for (int i = 1; i < n; ++i)  // insertion sort: a handful of fds
+    for (int j = i; j > 0 && keep[j - 1] > keep[j]; --j) std::swap(keep[j - 1], keep[j]);
+  unsigned first = 3 + static_cast<unsigned>(plan.preserve_fds);
+  for (int i = 0; i < n; ++i) {
+    if (static_cast<unsigned>(keep[i]) > first)
+      ::syscall(SYS_close_range, first, static_cast<unsigned>(keep[i]) - 1, 0);
+    first = static_cast<unsigned>(keep[i]) + 1;
+  }
+  ::syscall(SYS_close_range, first, ~0U, 0);
 }
 
 void BecomeRootInUserNamespace(InitContext& ctx) noexcept {
@@ -311,6 +334,7 @@ int32_t InitContext::Expect(SyncType type) noexcept {
 
 void RunStage1(InitPlan& plan) noexcept {
   InitContext ctx(plan);
+  CloseOtherFds(plan);
   ResetSignals();
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   JoinNamespaces(ctx, plan.stage1_joins);
@@ -342,6 +366,7 @@ void RunStage1(InitPlan& plan) noexcept {
 
 void RunInit(InitPlan& plan) noexcept {
   InitContext ctx(plan);
+  CloseOtherFds(plan);
   ResetSignals();
   // Not dumpable until execve: nothing in the container may ptrace us or open
   // our /proc/<pid>/exe or fds while we hold host resources (CVE-2019-5736).
