@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,6 +36,16 @@ struct Pipe {
 Result<Pipe> MakePipe() {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) < 0) return ErrnoError("pipe");
+  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+// The hook's stdin is a socket, not a pipe: send(MSG_NOSIGNAL) to a hook that
+// never reads gets EPIPE instead of killing the runtime (or the shim) by SIGPIPE.
+Result<Pipe> MakeStdinSocket() {
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) < 0) return ErrnoError("socketpair");
+  ::shutdown(fds[0], SHUT_WR);
+  ::shutdown(fds[1], SHUT_RD);
   return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
@@ -93,7 +104,8 @@ Result<int> Supervise(pid_t pid, UniqueFd stdin_w, UniqueFd output_r, const std:
     }
     if (r < 0) continue;
     if (fds[2].revents & (POLLOUT | POLLERR | POLLHUP)) {
-      ssize_t w = ::write(stdin_w.get(), input.data() + written, input.size() - written);
+      ssize_t w = ::send(stdin_w.get(), input.data() + written, input.size() - written,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
       // EPIPE: the hook does not read its stdin, which is fine.
       if (w < 0 && errno != EAGAIN && errno != EINTR) stdin_w.reset();
       if (w > 0) written += static_cast<size_t>(w);
@@ -130,7 +142,7 @@ std::string Trim(std::string s) {
 }
 
 Result<void> RunHook(const oci::Hook& hook, const std::string& what, const std::string& state) {
-  Pipe in = BERTH_TRY(MakePipe());
+  Pipe in = BERTH_TRY(MakeStdinSocket());
   Pipe out = BERTH_TRY(MakePipe());
   pid_t pid = BERTH_TRY_CTX(Spawn(hook, in.read.get(), out.write.get()), what);
   in.read.reset();

@@ -7,6 +7,7 @@
 #include <spawn.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -94,29 +95,39 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const SpawnOption
     (void)!::write(in[1], options.stdin_data.data(), options.stdin_data.size());
   ::close(in[1]);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.timeout_seconds);
-  bool out_open = true, err_open = true;
-  while (out_open || err_open) {
-    pollfd fds[2] = {{out_open ? out[0] : -1, POLLIN, 0}, {err_open ? err[0] : -1, POLLIN, 0}};
+  // A container started by create/run -d keeps our pipes open: stop reading
+  // when berth itself exits, then take what is already there.
+  int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  bool out_open = true, err_open = true, exited = false;
+  auto drain = [&](int fd, std::string& into, bool& open) {
+    char buf[4096];
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) into.append(buf, static_cast<size_t>(n));
+    else if (n == 0 || errno != EAGAIN) open = false;
+  };
+  while ((out_open || err_open) && !exited) {
+    pollfd fds[3] = {{out_open ? out[0] : -1, POLLIN, 0}, {err_open ? err[0] : -1, POLLIN, 0},
+                     {pidfd, POLLIN, 0}};
     int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                     deadline - std::chrono::steady_clock::now())
                                     .count());
-    if (left <= 0 || ::poll(fds, 2, left) == 0) {
+    if (left <= 0 || ::poll(fds, 3, left) == 0) {
       ::kill(pid, SIGKILL);
       result.err += "\n[harness: timed out]";
       break;
     }
-    char buf[4096];
-    if (fds[0].revents) {
-      ssize_t n = ::read(out[0], buf, sizeof buf);
-      if (n > 0) result.out.append(buf, static_cast<size_t>(n));
-      else out_open = false;
-    }
-    if (fds[1].revents) {
-      ssize_t n = ::read(err[0], buf, sizeof buf);
-      if (n > 0) result.err.append(buf, static_cast<size_t>(n));
-      else err_open = false;
-    }
+    if (fds[0].revents) drain(out[0], result.out, out_open);
+    if (fds[1].revents) drain(err[0], result.err, err_open);
+    if (fds[2].revents) exited = true;
   }
+  ::fcntl(out[0], F_SETFL, O_NONBLOCK);
+  ::fcntl(err[0], F_SETFL, O_NONBLOCK);
+  for (auto [fd, into] : {std::pair{out[0], &result.out}, std::pair{err[0], &result.err}}) {
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::read(fd, buf, sizeof buf)) > 0) into->append(buf, static_cast<size_t>(n));
+  }
+  ::close(pidfd);
   ::close(out[0]);
   ::close(err[0]);
   int status = 0;
