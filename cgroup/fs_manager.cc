@@ -85,11 +85,9 @@ Result<void> CreateDirs(const Layout& layout, const oci::Resources* resources, P
       const std::string& top = layout.v2->mountpoint;
       auto available = BERTH_TRY(v2::Controllers(top));
       // On a v2 host every controller is wanted (stats need them), as far as the tree
-      // allows; on a hybrid host only those the resources need, and those must work.
-      bool best_effort = paths.mode == Mode::kUnified;
-      std::set<std::string> wanted =
-          resources ? V2ControllersFor(paths, *resources, available)
-                    : (best_effort ? available : std::set<std::string>{});
+      // allows; beside v1 hierarchies only those the resources need, and those must work.
+      bool best_effort = paths.mode == Mode::kUnified && !layout.v2_shared;
+      std::set<std::string> wanted = V2ControllersFor(paths, resources, available, best_effort);
       BERTH_TRY(v2::EnableControllers(top, paths.unified, wanted, best_effort, enabled));
     }
     if (resources) BERTH_TRY(ApplyResources(paths, *resources));

@@ -149,6 +149,11 @@ Result<Layout> ReadLayout(const std::string& root_in) {
   }
   if (layout.mode == Mode::kHybrid && !layout.v2)
     return Fail("cgroup v2 hierarchy at " + v2_mountpoint + " is not in /proc/self/mountinfo");
+  if (layout.v2) {
+    std::string v2_parent = Parent(layout.v2->mountpoint);
+    for (const auto& h : hierarchies)
+      if (!h.unified && Parent(h.mountpoint) == v2_parent) layout.v2_shared = true;
+  }
   return layout;
 }
 

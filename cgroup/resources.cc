@@ -98,11 +98,12 @@ Where Route(const Paths& paths, const Group& g) {
 
 }  // namespace
 
-std::set<std::string> V2ControllersFor(const Paths& paths, const oci::Resources& r,
-                                       const std::set<std::string>& available) {
-  if (paths.mode == Mode::kUnified) return available;
+std::set<std::string> V2ControllersFor(const Paths& paths, const oci::Resources* resources,
+                                       const std::set<std::string>& available, bool all) {
+  if (all) return available;
   std::set<std::string> out;
-  if (paths.mode != Mode::kHybrid) return out;
+  if (paths.mode == Mode::kLegacy || !resources) return out;
+  const oci::Resources& r = *resources;
   for (const auto& g : Groups()) {
     if (!g.is_set(r) || Route(paths, g) != Where::kV2) continue;
     std::string c = g.v2;

@@ -1,5 +1,6 @@
 #include "cgroup/v2.h"
 
+#include <dirent.h>
 #include <poll.h>
 #include <time.h>
 #include <unistd.h>
@@ -235,10 +236,37 @@ Result<void> EnableControllers(const std::string& top, const std::string& leaf,
   return {};
 }
 
+namespace {
+
+// Whether a cgroup in `dirs` limits anything with `controller`: a "<controller>*.max"
+// file holding something other than "max", empty, or a huge number.
+bool ControllerInUse(const std::vector<std::string>& dirs, const std::string& controller) {
+  for (const auto& d : dirs) {
+    DIR* dir = ::opendir(d.c_str());
+    if (!dir) continue;
+    bool used = false;
+    while (struct dirent* e = ::readdir(dir)) {
+      std::string_view name = e->d_name;
+      if (!name.starts_with(controller + ".") || !name.ends_with(".max")) continue;
+      auto value = fs::ReadTrimmed(d, std::string(name));
+      if (!value || value->empty() || value->starts_with("max")) continue;
+      // hugetlb prints "no limit" as the largest page-aligned int64, not as "max".
+      auto number = fs::ParseUint(*value);
+      if (number && *number >= (uint64_t{1} << 62)) continue;
+      used = true;
+    }
+    ::closedir(dir);
+    if (used) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 void DisableControllers(const std::vector<std::pair<std::string, std::string>>& enabled) {
   for (auto it = enabled.rbegin(); it != enabled.rend(); ++it) {
     auto sub = fs::SubDirs(it->first);
-    if (!sub || !sub->empty()) continue;  // another cgroup below may use it
+    if (!sub || ControllerInUse(*sub, it->second)) continue;
     (void)fs::Write(it->first, "cgroup.subtree_control", "-" + it->second);
   }
 }
