@@ -78,6 +78,13 @@ Result<void> SetMemoryLimit(const std::string& dir, int64_t value) {
 Result<void> SetMemory(const std::string& dir, const oci::Memory& m) {
   int64_t limit = m.limit.value_or(0);
   int64_t swap = m.swap.value_or(0);
+  if (m.check_before_update.value_or(false) && limit > 0) {
+    uint64_t usage = BERTH_TRY(fs::ReadUint(dir, "memory.usage_in_bytes"));
+    if (static_cast<uint64_t>(limit) < usage)
+      return Fail("memory.limit " + Str(limit) + " is below the current usage " + Str(usage) +
+                      " of " + dir + " (checkBeforeUpdate)",
+                  EBUSY);
+  }
   // "limit: -1" alone means unlimited memory, so unlimited memory+swap as well.
   if (limit == -1 && swap == 0 && fs::Exists(dir, "memory.memsw.limit_in_bytes")) swap = -1;
   // memory.limit must stay <= memory.memsw.limit at every step: raise swap first when

@@ -84,6 +84,13 @@ Result<void> SetMemory(const std::string& dir, const oci::Memory& m) {
   int64_t limit = m.limit.value_or(0), swap = m.swap.value_or(0);
   int64_t reservation = m.reservation.value_or(0);
   if (limit == 0 && swap == 0 && reservation == 0) return {};
+  if (m.check_before_update.value_or(false) && limit > 0) {
+    uint64_t usage = BERTH_TRY(fs::ReadUint(dir, "memory.current"));
+    if (static_cast<uint64_t>(limit) < usage)
+      return Fail("memory.limit " + Str(limit) + " is below the current usage " + Str(usage) +
+                      " of " + dir + " (checkBeforeUpdate)",
+                  EBUSY);
+  }
   int64_t v2_swap = BERTH_TRY(SwapToV2(swap, limit));
   // swap == memory means "no swap": memory.swap.max 0. Otherwise 0 means "not set".
   if (v2_swap != 0 || swap > 0) BERTH_TRY(fs::Write(dir, "memory.swap.max", Limit(v2_swap)));

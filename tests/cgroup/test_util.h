@@ -64,10 +64,21 @@ class Child {
   Child(const Child&) = delete;
   Child& operator=(const Child&) = delete;
   ~Child() {
-    if (pid_ > 0 && !reaped_) {
-      ::kill(pid_, SIGKILL);
-      Wait();
+    if (pid_ <= 0 || reaped_) return;
+    ::kill(pid_, SIGKILL);
+    // A child left frozen by a failed test would never die: thaw its cgroups.
+    if (!WaitFor(2000)) {
+      std::ifstream in("/proc/" + std::to_string(pid_) + "/cgroup");
+      for (std::string line; std::getline(in, line);) {
+        auto path = line.substr(line.find(':', line.find(':') + 1) + 1);
+        if (line.find(":freezer:") != std::string::npos)
+          (void)fs::Write("/sys/fs/cgroup/freezer" + path, "freezer.state", "THAWED");
+        if (line.starts_with("0::"))
+          for (const char* root : {"/sys/fs/cgroup/unified", "/sys/fs/cgroup"})
+            (void)fs::Write(std::string(root) + path, "cgroup.freeze", "0");
+      }
     }
+    Wait();
   }
   pid_t pid() const { return pid_; }
   // Reaps the child; returns its wait status.

@@ -304,6 +304,16 @@ TEST_F(FakeTree, MemoryAndSwap) {
   EXPECT_EQ(Get("memory.max"), "max");
   EXPECT_EQ(Get("memory.swap.max"), "max");
 
+  Put("c1/memory.current", "80000000\n");
+  oci::Resources checked;
+  checked.memory.emplace();
+  checked.memory->limit = 70000000;
+  checked.memory->check_before_update = true;
+  auto below = (*m)->Update(checked);
+  ASSERT_FALSE(below);
+  EXPECT_EQ(below.error().message, "memory.limit 70000000 is below the current usage 80000000 of " +
+                                       root_ + "/c1 (checkBeforeUpdate)");
+
   oci::Resources bad;
   bad.memory.emplace();
   bad.memory->limit = 100 << 20;
