@@ -71,7 +71,8 @@ void FillPaths(const Layout& layout, const std::function<std::string(const Hiera
   if (layout.mode != Mode::kLegacy && layout.v2) paths.unified = dir_of(*layout.v2);
 }
 
-Result<void> CreateDirs(const Layout& layout, const oci::Resources* resources, Paths& paths) {
+Result<void> CreateDirs(const Layout& layout, const oci::Resources* resources, bool enable_v2,
+                        Paths& paths) {
   std::vector<std::string> created;
   std::vector<std::pair<std::string, std::string>> enabled;
   auto result = [&]() -> Result<void> {
@@ -81,7 +82,7 @@ Result<void> CreateDirs(const Layout& layout, const oci::Resources* resources, P
         if (std::find(h.controllers.begin(), h.controllers.end(), "cpuset") != h.controllers.end())
           BERTH_TRY(v1::InitCpuset(h.mountpoint, dir));
     }
-    if (HasUnified(paths) && layout.v2) {
+    if (enable_v2 && HasUnified(paths) && layout.v2) {
       const std::string& top = layout.v2->mountpoint;
       auto available = BERTH_TRY(v2::Controllers(top));
       // On a v2 host every controller is wanted (stats need them), as far as the tree
@@ -112,7 +113,7 @@ Result<std::unique_ptr<FsManager>> FsManager::Create(const Request& request) {
   paths.root = request.root;
   FillPaths(layout, [&](const Hierarchy& h) { return HierarchyDir(h, path, OwnPath(h, own)); },
             paths);
-  BERTH_TRY(CreateDirs(layout, request.resources, paths));
+  BERTH_TRY(CreateDirs(layout, request.resources, /*enable_v2=*/true, paths));
   return std::make_unique<FsManager>(std::move(paths));
 }
 

@@ -321,7 +321,8 @@ class SystemdManager final : public FsManager {
     // their directories here, and every resource is also written to cgroupfs, as runc
     // does: systemd's properties do not cover them all.
     auto placed = [&]() -> Result<void> {
-      BERTH_TRY(CreateDirs(layout_, resources_ ? &*resources_ : nullptr, paths_));
+      BERTH_TRY(CreateDirs(layout_, resources_ ? &*resources_ : nullptr, /*enable_v2=*/false,
+                           paths_));
       return FsManager::AddProcess(pid);
     }();
     if (!placed) {
@@ -371,6 +372,11 @@ void FillSystemdPaths(const Layout& layout, const std::string& cgroup_dir, Paths
 }
 
 }  // namespace
+
+Result<void> LoadLibsystemd() {
+  BERTH_TRY(LoadSdBus());
+  return {};
+}
 
 bool SystemdRunning(const std::string& run_dir) {
   struct stat st;

@@ -15,6 +15,9 @@ namespace berth::cgroup {
 Result<std::unique_ptr<Manager>> CreateSystemdManager(const Request& request);
 Result<std::unique_ptr<Manager>> LoadSystemdManager(const Paths& paths);
 
+// Loads libsystemd and resolves every sd-bus function the driver calls.
+Result<void> LoadLibsystemd();
+
 // sd_booted(3): /run/systemd/system is a directory. `run_dir` is for tests.
 bool SystemdRunning(const std::string& run_dir = "/run/systemd/system");
 

@@ -197,6 +197,11 @@ TEST(SystemdProperties, Helpers) {
   EXPECT_STREQ(Signature(PropertyValue{uint64_t{1}}), "t");
 }
 
+TEST(SystemdDriver, LibsystemdHasEverySdBusCall) {
+  auto r = LoadLibsystemd();
+  EXPECT_TRUE(r) << r.error().message;
+}
+
 TEST(SystemdDriver, ClearErrorWithoutSystemd) {
   if (SystemdRunning()) GTEST_SKIP() << "systemd is running here";
   EXPECT_FALSE(SystemdRunning("/nonexistent/run/systemd/system"));

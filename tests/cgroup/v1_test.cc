@@ -160,6 +160,37 @@ TEST(CgroupHybrid, HugetlbFallsBackToTheUnifiedHierarchy) {
   EXPECT_EQ(ReadText(unified + "/cgroup.subtree_control"), before);
 }
 
+// The conformance suite's linux_cgroups_memory cases, as it reads them back.
+TEST(CgroupV1, ConformanceMemoryCases) {
+  REQUIRE_V1();
+  for (int64_t limit : {50593792LL, 151781376LL}) {
+    for (uint64_t swappiness : {10u, 100u}) {
+      std::string name = UniqueName();
+      oci::Resources res;
+      res.memory.emplace();
+      res.memory->limit = res.memory->reservation = res.memory->swap = limit;
+      res.memory->kernel = res.memory->kernel_tcp = limit;
+      res.memory->swappiness = swappiness;
+      res.memory->disable_oom_killer = true;
+      auto m = Manager::Create(Request{.container_id = name, .resources = &res});
+      ASSERT_TRUE(m) << m.error().message;
+      Cleanup cleanup(m->get());
+      std::string d = Dir(**m, "memory");
+      std::string v = std::to_string(limit);
+      EXPECT_EQ(ReadText(d + "/memory.limit_in_bytes"), v);
+      EXPECT_EQ(ReadText(d + "/memory.soft_limit_in_bytes"), v);
+      if (Exists(d + "/memory.memsw.limit_in_bytes")) {
+        EXPECT_EQ(ReadText(d + "/memory.memsw.limit_in_bytes"), v);
+      }
+      if (Exists(d + "/memory.kmem.tcp.limit_in_bytes")) {
+        EXPECT_EQ(ReadText(d + "/memory.kmem.tcp.limit_in_bytes"), v);
+      }
+      EXPECT_EQ(ReadText(d + "/memory.swappiness"), std::to_string(swappiness));
+      EXPECT_EQ(ReadText(d + "/memory.oom_control").rfind("oom_kill_disable 1", 0), 0u);
+    }
+  }
+}
+
 TEST(CgroupV1, DestroyRemovesEveryDirectory) {
   REQUIRE_V1();
   std::string name = UniqueName();
