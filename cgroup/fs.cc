@@ -171,7 +171,9 @@ Result<std::vector<pid_t>> ReadProcs(const std::string& dir, bool recursive) {
 }
 
 void SleepMs(int ms) {
-  struct timespec ts{ms / 1000, (ms % 1000) * 1000000L};
+  struct timespec ts {
+    ms / 1000, (ms % 1000) * 1000000L
+  };
   while (::nanosleep(&ts, &ts) < 0 && errno == EINTR) {
   }
 }

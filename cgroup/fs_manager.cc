@@ -24,7 +24,9 @@ int64_t NowMs() {
   return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-bool HasUnified(const Paths& p) { return p.mode != Mode::kLegacy && !p.unified.empty(); }
+bool HasUnified(const Paths& p) {
+  return p.mode != Mode::kLegacy && !p.unified.empty();
+}
 
 std::string V1Dir(const Paths& p, const std::string& controller) {
   if (p.mode == Mode::kUnified) return "";
@@ -111,8 +113,8 @@ Result<std::unique_ptr<FsManager>> FsManager::Create(const Request& request) {
   auto own = path.absolute ? std::map<std::string, std::string>{} : BERTH_TRY(ReadProcCgroup());
   Paths paths;
   paths.root = request.root;
-  FillPaths(layout, [&](const Hierarchy& h) { return HierarchyDir(h, path, OwnPath(h, own)); },
-            paths);
+  FillPaths(
+      layout, [&](const Hierarchy& h) { return HierarchyDir(h, path, OwnPath(h, own)); }, paths);
   BERTH_TRY(CreateDirs(layout, request.resources, /*enable_v2=*/true, paths));
   return std::make_unique<FsManager>(std::move(paths));
 }
@@ -231,8 +233,12 @@ Result<void> FsManager::Destroy() {
   return removed;
 }
 
-Result<linux::UniqueFd> FsManager::OpenOomNotifier() { return cgroup::OpenOomNotifier(paths_); }
+Result<linux::UniqueFd> FsManager::OpenOomNotifier() {
+  return cgroup::OpenOomNotifier(paths_);
+}
 
-Result<Stats> FsManager::GetStats() { return ReadStats(paths_); }
+Result<Stats> FsManager::GetStats() {
+  return ReadStats(paths_);
+}
 
 }  // namespace berth::cgroup

@@ -8,11 +8,19 @@
 namespace berth::cgroup::v1 {
 namespace {
 
-std::string Str(int64_t v) { return std::to_string(v); }
-std::string Str(uint64_t v) { return std::to_string(v); }
+std::string Str(int64_t v) {
+  return std::to_string(v);
+}
+std::string Str(uint64_t v) {
+  return std::to_string(v);
+}
 
-bool Set(const std::optional<uint64_t>& v) { return v && *v != 0; }
-bool Set(const std::optional<int64_t>& v) { return v && *v != 0; }
+bool Set(const std::optional<uint64_t>& v) {
+  return v && *v != 0;
+}
+bool Set(const std::optional<int64_t>& v) {
+  return v && *v != 0;
+}
 
 std::string DeviceNumbers(int64_t major, int64_t minor) {
   return std::to_string(major) + ":" + std::to_string(minor);
@@ -96,8 +104,7 @@ Result<void> SetMemory(const std::string& dir, const oci::Memory& m) {
   }
   if (swap_first) BERTH_TRY(fs::Write(dir, "memory.memsw.limit_in_bytes", Str(swap)));
   if (limit != 0) BERTH_TRY(SetMemoryLimit(dir, limit));
-  if (!swap_first && swap != 0)
-    BERTH_TRY(fs::Write(dir, "memory.memsw.limit_in_bytes", Str(swap)));
+  if (!swap_first && swap != 0) BERTH_TRY(fs::Write(dir, "memory.memsw.limit_in_bytes", Str(swap)));
   // Kernel memory accounting limits are deprecated (ignored since 6.1, gone on some
   // builds): written where the file exists.
   if (Set(m.kernel) && fs::Exists(dir, "memory.kmem.limit_in_bytes"))
@@ -112,8 +119,7 @@ Result<void> SetMemory(const std::string& dir, const oci::Memory& m) {
     // The spec's -1 (as uint64) means "leave the kernel's default".
     if (*m.swappiness != UINT64_MAX) {
       if (*m.swappiness > 100)
-        return Fail("memory.swappiness " + Str(*m.swappiness) + ": valid range is 0-100",
-                    EINVAL);
+        return Fail("memory.swappiness " + Str(*m.swappiness) + ": valid range is 0-100", EINVAL);
       BERTH_TRY(fs::Write(dir, "memory.swappiness", Str(*m.swappiness)));
     }
   }
@@ -123,8 +129,7 @@ Result<void> SetMemory(const std::string& dir, const oci::Memory& m) {
     // request cannot be met, but neither can it change anything: accept it.
     if (!r) {
       auto now = fs::ReadTrimmed(dir, "memory.use_hierarchy");
-      if (!(*m.use_hierarchy == false && r.error().code == EINVAL && now && *now == "1"))
-        return r;
+      if (!(*m.use_hierarchy == false && r.error().code == EINVAL && now && *now == "1")) return r;
     }
   }
   return {};
@@ -242,7 +247,8 @@ Result<void> SetFreezerState(const std::string& dir, std::string_view want) {
       return Fail("freezer.state of " + dir + " is still " + state + " after " +
                       std::to_string(kTimeoutMs / 1000) + "s (wanted " + std::string(want) + ")",
                   EBUSY);
-    if (want == "FROZEN" && attempt % 50 == 49) BERTH_TRY(fs::Write(dir, "freezer.state", "THAWED"));
+    if (want == "FROZEN" && attempt % 50 == 49)
+      BERTH_TRY(fs::Write(dir, "freezer.state", "THAWED"));
     fs::SleepMs(step);
     waited += step;
     step = std::min(step * 2, 20);
@@ -251,8 +257,12 @@ Result<void> SetFreezerState(const std::string& dir, std::string_view want) {
 
 }  // namespace
 
-Result<void> Freeze(const std::string& dir) { return SetFreezerState(dir, "FROZEN"); }
-Result<void> Thaw(const std::string& dir) { return SetFreezerState(dir, "THAWED"); }
+Result<void> Freeze(const std::string& dir) {
+  return SetFreezerState(dir, "FROZEN");
+}
+Result<void> Thaw(const std::string& dir) {
+  return SetFreezerState(dir, "THAWED");
+}
 
 Result<bool> IsFrozen(const std::string& dir) {
   std::string state = BERTH_TRY(fs::ReadTrimmed(dir, "freezer.state"));

@@ -13,11 +13,17 @@
 namespace berth::cgroup::v2 {
 namespace {
 
-std::string Str(int64_t v) { return std::to_string(v); }
-std::string Str(uint64_t v) { return std::to_string(v); }
+std::string Str(int64_t v) {
+  return std::to_string(v);
+}
+std::string Str(uint64_t v) {
+  return std::to_string(v);
+}
 
 // memory.max, pids.max and friends: -1 is "max" (v1's way of saying unlimited).
-std::string Limit(int64_t v) { return v == -1 ? "max" : Str(v); }
+std::string Limit(int64_t v) {
+  return v == -1 ? "max" : Str(v);
+}
 
 int64_t NowMs() {
   struct timespec ts;
@@ -62,9 +68,8 @@ std::string CpuMax(std::optional<int64_t> quota, std::optional<uint64_t> period)
 Result<void> SetCpu(const std::string& dir, const oci::Cpu& cpu) {
   if ((cpu.realtime_runtime && *cpu.realtime_runtime != 0) ||
       (cpu.realtime_period && *cpu.realtime_period != 0))
-    return Fail(
-        "cpu.realtimeRuntime/realtimePeriod: cgroup v2 has no realtime bandwidth control",
-        EINVAL);
+    return Fail("cpu.realtimeRuntime/realtimePeriod: cgroup v2 has no realtime bandwidth control",
+                EINVAL);
   if (cpu.shares && *cpu.shares != 0)
     BERTH_TRY(fs::Write(dir, "cpu.weight", Str(SharesToWeight(*cpu.shares))));
   if ((cpu.quota && *cpu.quota != 0) || (cpu.period && *cpu.period != 0))
@@ -190,8 +195,7 @@ Result<void> SetUnified(const std::string& dir, const std::map<std::string, std:
                   EINVAL);
     }
     if (!fs::Exists(dir, key))
-      return Fail("write " + value + " to " + fs::Join(dir, key) + ": no such cgroup file",
-                  ENOENT);
+      return Fail("write " + value + " to " + fs::Join(dir, key) + ": no such cgroup file", ENOENT);
   }
   for (const auto& [key, value] : values) BERTH_TRY(fs::Write(dir, key, value));
   return {};
@@ -305,7 +309,9 @@ Result<void> SetFrozen(const std::string& dir, bool frozen) {
                   ETIMEDOUT);
     // kernfs wakes POLLPRI pollers when cgroup.events changes; the cap guards against a
     // missed wakeup.
-    struct pollfd p{fd.get(), POLLPRI, 0};
+    struct pollfd p {
+      fd.get(), POLLPRI, 0
+    };
     ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 100)));
   }
 }

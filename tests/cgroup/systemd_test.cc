@@ -110,8 +110,7 @@ TEST(SystemdProperties, UnifiedHost) {
   // 12345/100000 of a CPU = 123450 us/s, rounded up to whole percent.
   EXPECT_EQ(Value<uint64_t>(*props, "CPUQuotaPerSecUSec"), 130000u);
   EXPECT_EQ(Value<uint64_t>(*props, "TasksMax"), std::numeric_limits<uint64_t>::max());
-  EXPECT_EQ(Value<std::vector<uint8_t>>(*props, "AllowedCPUs"),
-            (std::vector<uint8_t>{0x07, 0x02}));
+  EXPECT_EQ(Value<std::vector<uint8_t>>(*props, "AllowedCPUs"), (std::vector<uint8_t>{0x07, 0x02}));
   EXPECT_EQ(Value<std::vector<uint8_t>>(*props, "AllowedMemoryNodes"), std::vector<uint8_t>{0x01});
   EXPECT_EQ(Find(*props, "MemoryLimit"), nullptr);
   EXPECT_EQ(Find(*props, "CPUShares"), nullptr);
@@ -132,7 +131,9 @@ TEST(SystemdProperties, LegacyHostAndOldSystemd) {
 
 TEST(SystemdProperties, UnifiedKeys) {
   oci::Resources r;
-  r.unified = {{"memory.high", "1000"}, {"pids.max", "max"}, {"cpu.max", "50000 200000"},
+  r.unified = {{"memory.high", "1000"},
+               {"pids.max", "max"},
+               {"cpu.max", "50000 200000"},
                {"io.weight", "100"}};
   auto props = ResourceProperties(r, Mode::kUnified, 252, "");
   ASSERT_TRUE(props) << props.error().message;

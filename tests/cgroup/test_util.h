@@ -43,7 +43,9 @@ inline std::string ReadText(const std::string& path) {
   return s;
 }
 
-inline bool Exists(const std::string& path) { return std::filesystem::exists(path); }
+inline bool Exists(const std::string& path) {
+  return std::filesystem::exists(path);
+}
 
 // A forked child that runs `body` (or sleeps), dies with the test process, and is
 // killed and reaped by the destructor. Only pids from here are ever signalled.
@@ -58,9 +60,10 @@ class Child {
       ::_exit(0);
     }
   }
-  Child() : Child([] {
-    for (;;) ::pause();
-  }) {}
+  Child()
+      : Child([] {
+          for (;;) ::pause();
+        }) {}
   Child(const Child&) = delete;
   Child& operator=(const Child&) = delete;
   ~Child() {

@@ -327,9 +327,8 @@ TEST(CgroupV1, RejectedValueLeavesNothingBehind) {
   Request req{.container_id = name, .cgroups_path = "/" + name + "/inner", .resources = &res};
   auto m = Manager::Create(req);
   ASSERT_FALSE(m);
-  EXPECT_EQ(m.error().message.rfind("write 999 to /sys/fs/cgroup/cpuset/" + name +
-                                        "/inner/cpuset.cpus: ",
-                                    0),
+  EXPECT_EQ(m.error().message.rfind(
+                "write 999 to /sys/fs/cgroup/cpuset/" + name + "/inner/cpuset.cpus: ", 0),
             0u)
       << m.error().message;
   EXPECT_TRUE(FindTestCgroups(name).empty());
@@ -379,8 +378,8 @@ TEST(CgroupV1, RelativePathIsBelowOwnCgroupPerHierarchy) {
   const Paths& p = (*m)->paths();
   for (const auto& [controller, dir] : p.v1) {
     std::string own_path = own->at(controller);
-    std::string want = "/sys/fs/cgroup/" + (controller == "name=systemd" ? std::string("systemd")
-                                                                         : controller);
+    std::string want =
+        "/sys/fs/cgroup/" + (controller == "name=systemd" ? std::string("systemd") : controller);
     want += (own_path == "/" ? "" : own_path) + "/" + name + "/cgrouptest/container";
     EXPECT_EQ(dir, want) << controller;
     EXPECT_TRUE(Exists(dir));
@@ -473,7 +472,9 @@ TEST(CgroupV1, OomNotifierFiresOnOomKill) {
   });
   ASSERT_TRUE((*m)->AddProcess(hog.pid()));
   go->store(1);
-  struct pollfd pfd{fd->get(), POLLIN, 0};
+  struct pollfd pfd {
+    fd->get(), POLLIN, 0
+  };
   ASSERT_EQ(::poll(&pfd, 1, 10000), 1) << "no OOM notification within 10s";
   auto events = ReadOomEvents((*m)->paths(), fd->get(), last);
   ASSERT_TRUE(events) << events.error().message;

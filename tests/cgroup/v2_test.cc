@@ -209,12 +209,28 @@ class FakeTree : public ::testing::Test {
     name_ = "c1";
     std::string d = name_ + "/";
     ASSERT_EQ(::mkdir((root_ + "/" + name_).c_str(), 0755), 0);
-    for (const char* f :
-         {"cgroup.controllers", "cgroup.subtree_control", "cgroup.procs", "cgroup.events",
-          "cgroup.freeze", "cpu.weight", "cpu.max", "cpu.max.burst", "cpu.idle", "cpuset.cpus",
-          "cpuset.mems", "memory.max", "memory.low", "memory.high", "memory.swap.max",
-          "memory.events", "pids.max", "io.weight", "io.max", "hugetlb.2MB.max",
-          "hugetlb.1GB.max", "rdma.max"})
+    for (const char* f : {"cgroup.controllers",
+                          "cgroup.subtree_control",
+                          "cgroup.procs",
+                          "cgroup.events",
+                          "cgroup.freeze",
+                          "cpu.weight",
+                          "cpu.max",
+                          "cpu.max.burst",
+                          "cpu.idle",
+                          "cpuset.cpus",
+                          "cpuset.mems",
+                          "memory.max",
+                          "memory.low",
+                          "memory.high",
+                          "memory.swap.max",
+                          "memory.events",
+                          "pids.max",
+                          "io.weight",
+                          "io.max",
+                          "hugetlb.2MB.max",
+                          "hugetlb.1GB.max",
+                          "rdma.max"})
       Put(d + f, "");
     Put(d + "cgroup.controllers", "cpuset cpu io memory hugetlb pids rdma");
   }
@@ -226,8 +242,8 @@ class FakeTree : public ::testing::Test {
   std::string Get(const std::string& file) { return ReadText(root_ + "/" + name_ + "/" + file); }
 
   Result<std::unique_ptr<Manager>> Create(const oci::Resources& r) {
-    return Manager::Create(
-        Request{.container_id = name_, .cgroups_path = "/" + name_, .resources = &r, .root = root_});
+    return Manager::Create(Request{
+        .container_id = name_, .cgroups_path = "/" + name_, .resources = &r, .root = root_});
   }
 
   std::string root_, name_;
@@ -320,8 +336,9 @@ TEST_F(FakeTree, MemoryAndSwap) {
   bad.memory->swap = 50 << 20;
   auto e = (*m)->Update(bad);
   ASSERT_FALSE(e);
-  EXPECT_EQ(e.error().message, "memory.swap 52428800 is below memory.limit 104857600 (swap is "
-                               "memory+swap)");
+  EXPECT_EQ(e.error().message,
+            "memory.swap 52428800 is below memory.limit 104857600 (swap is "
+            "memory+swap)");
 }
 
 TEST_F(FakeTree, PidsIoHugetlbRdmaUnified) {
@@ -360,9 +377,12 @@ TEST_F(FakeTree, Rejections) {
   unknown.unified["foo.bar"] = "1";
   m = Create(unknown);
   ASSERT_FALSE(m);
-  EXPECT_EQ(m.error().message, "linux.resources.unified \"foo.bar\": controller \"foo\" is not "
-                               "available in " + root_ + "/c1 (available: cpu cpuset hugetlb io "
-                               "memory pids rdma)");
+  EXPECT_EQ(m.error().message,
+            "linux.resources.unified \"foo.bar\": controller \"foo\" is not "
+            "available in " +
+                root_ +
+                "/c1 (available: cpu cpuset hugetlb io "
+                "memory pids rdma)");
 
   oci::Resources slash;
   slash.unified["../memory.max"] = "1";
@@ -405,7 +425,9 @@ TEST_F(FakeTree, OomNotifierAndCount) {
   ASSERT_TRUE(fd) << fd.error().message;
   uint64_t last = 0;
   Put("c1/memory.events", "low 0\nhigh 0\nmax 3\noom 2\noom_kill 2\n");
-  struct pollfd pfd{fd->get(), POLLIN, 0};
+  struct pollfd pfd {
+    fd->get(), POLLIN, 0
+  };
   ASSERT_EQ(::poll(&pfd, 1, 2000), 1);
   auto n = ReadOomEvents((*m)->paths(), fd->get(), last);
   ASSERT_TRUE(n) << n.error().message;
