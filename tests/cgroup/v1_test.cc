@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "cgroup/hierarchy.h"
+#include "cgroup/mounts.h"
 #include "cgroup/oom.h"
 #include "cgroup/stats.h"
 #include "test_util.h"
@@ -187,6 +188,31 @@ TEST(CgroupV1, ConformanceMemoryCases) {
       }
       EXPECT_EQ(ReadText(d + "/memory.swappiness"), std::to_string(swappiness));
       EXPECT_EQ(ReadText(d + "/memory.oom_control").rfind("oom_kill_disable 1", 0), 0u);
+    }
+  }
+}
+
+TEST(CgroupV1, ContainerMountsListEveryHierarchy) {
+  REQUIRE_V1();
+  std::string name = UniqueName();
+  auto m = Manager::Create(Request{.container_id = name});
+  ASSERT_TRUE(m) << m.error().message;
+  Cleanup cleanup(m->get());
+  auto mounts = ContainerMounts((*m)->paths());
+  ASSERT_TRUE(mounts) << mounts.error().message;
+  auto layout = ReadLayout("/sys/fs/cgroup");
+  size_t want = layout->v1.size() + (layout->mode == Mode::kHybrid ? 1 : 0);
+  ASSERT_EQ(mounts->size(), want);
+  for (const auto& cm : *mounts) {
+    EXPECT_EQ(cm.subpath, "/" + name) << cm.name;
+    EXPECT_TRUE(Exists(cm.host_dir)) << cm.host_dir;
+    if (cm.unified) {
+      EXPECT_EQ(cm.name, "unified");
+    } else {
+      EXPECT_EQ(cm.host_dir, "/sys/fs/cgroup/" + cm.name + "/" + name);
+    }
+    if (cm.name == "systemd") {
+      EXPECT_EQ(cm.controllers, std::vector<std::string>{"name=systemd"});
     }
   }
 }
