@@ -348,14 +348,16 @@ class SystemdManager final : public FsManager {
   }
 
   Result<void> Destroy() override {
+    // Kill first (thawing a paused container, which systemd would not do), so that
+    // stopping the unit finds it empty; then remove what berth made itself.
+    auto killed = KillAll(10000);
     auto conn = Connection::Open();
     Result<void> stopped;
     if (conn) stopped = (*conn)->StopUnit(paths_.systemd_unit);
-    auto killed = KillAll(10000);
     auto removed = RemoveDirs();
+    if (!killed) return killed;
     if (!conn) return std::unexpected(conn.error());
     if (!stopped) return stopped;
-    if (!killed) return killed;
     return removed;
   }
 
@@ -388,9 +390,10 @@ bool SystemdRunning(const std::string& run_dir) {
   return ::lstat(run_dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-Result<std::unique_ptr<Manager>> CreateSystemdManager(const Request& request) {
-  if (!SystemdRunning())
-    return Fail("--systemd-cgroup: systemd is not running on this host (no /run/systemd/system)",
+Result<std::unique_ptr<Manager>> CreateSystemdManager(const Request& request,
+                                                      const std::string& run_dir) {
+  if (!SystemdRunning(run_dir))
+    return Fail("--systemd-cgroup: systemd is not running on this host (no " + run_dir + ")",
                 ENOTSUP);
   auto unit = BERTH_TRY(systemd::ParseCgroupsPath(request.cgroups_path, request.container_id));
   Layout layout = BERTH_TRY(ReadLayout(request.root));
