@@ -235,23 +235,29 @@ Result<void> InitCpuset(const std::string& mountpoint, const std::string& dir) {
 namespace {
 
 Result<void> SetFreezerState(const std::string& dir, std::string_view want) {
-  // Freezing can stay in FREEZING while a task is in an uninterruptible sleep; keep
-  // asking, and every so often thaw and retry, which unsticks it (runc does the same).
-  constexpr int kTimeoutMs = 10000;
-  int waited = 0, step = 1;
-  for (int attempt = 0;; ++attempt) {
-    BERTH_TRY(fs::Write(dir, "freezer.state", want));
+  // The state moves on asynchronously (FREEZING while tasks reach the refrigerator), so
+  // poll with a short, growing sleep: most freezes finish within tens of microseconds.
+  // A freeze can stick in FREEZING while a task sleeps uninterruptibly; thawing and
+  // freezing again unsticks it (runc does the same).
+  constexpr int64_t kTimeoutUs = 10'000'000, kKickUs = 500'000;
+  int64_t start = fs::NowUs(), last_kick = start, step = 10;
+  BERTH_TRY(fs::Write(dir, "freezer.state", want));
+  for (;;) {
     std::string state = BERTH_TRY(fs::ReadTrimmed(dir, "freezer.state"));
     if (state == want) return {};
-    if (waited >= kTimeoutMs)
+    int64_t now = fs::NowUs();
+    if (now - start >= kTimeoutUs)
       return Fail("freezer.state of " + dir + " is still " + state + " after " +
-                      std::to_string(kTimeoutMs / 1000) + "s (wanted " + std::string(want) + ")",
+                      std::to_string(kTimeoutUs / 1'000'000) + "s (wanted " + std::string(want) +
+                      ")",
                   EBUSY);
-    if (want == "FROZEN" && attempt % 50 == 49)
+    if (want == "FROZEN" && now - last_kick >= kKickUs) {
       BERTH_TRY(fs::Write(dir, "freezer.state", "THAWED"));
-    fs::SleepMs(step);
-    waited += step;
-    step = std::min(step * 2, 20);
+      BERTH_TRY(fs::Write(dir, "freezer.state", want));
+      last_kick = now;
+    }
+    fs::SleepUs(step);
+    step = std::min<int64_t>(step * 2, 10'000);
   }
 }
 
