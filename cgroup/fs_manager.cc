@@ -91,7 +91,11 @@ Result<void> CreateDirs(const Layout& layout, const oci::Resources* resources, b
       // allows; beside v1 hierarchies only those the resources need, and those must work.
       bool best_effort = paths.mode == Mode::kUnified && !layout.v2_shared;
       std::set<std::string> wanted = V2ControllersFor(paths, resources, available, best_effort);
-      BERTH_TRY(v2::EnableControllers(top, paths.unified, wanted, best_effort, enabled));
+      // On a v2-only host they stay on for good, as with runc (other cgroups may use
+      // them); only beside v1 hierarchies are they recorded, to be switched off again.
+      std::vector<std::pair<std::string, std::string>> switched_on;
+      BERTH_TRY(v2::EnableControllers(top, paths.unified, wanted, best_effort, switched_on));
+      if (!best_effort) enabled = std::move(switched_on);
     }
     if (resources) BERTH_TRY(ApplyResources(paths, *resources));
     return {};
