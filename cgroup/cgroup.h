@@ -44,7 +44,8 @@ struct Paths {
   std::vector<std::string> created;       // directories made by Create, parents first
   std::string systemd_unit;               // "berth-c1.scope" with the systemd driver
   // (directory, controller) pairs Create switched on in an ancestor's
-  // cgroup.subtree_control; Destroy switches them off again once nothing is left below.
+  // cgroup.subtree_control (only beside v1 hierarchies, as on hybrid hosts); Destroy
+  // switches each off again unless a cgroup left below still sets a limit with it.
   std::vector<std::pair<std::string, std::string>> subtree_enabled;
 };
 

@@ -170,8 +170,24 @@ Result<std::vector<pid_t>> ReadProcs(const std::string& dir, bool recursive) {
   return pids;
 }
 
+void SleepUs(int64_t us) {
+  struct timespec ts {
+    static_cast<time_t>(us / 1000000), static_cast<long>((us % 1000000) * 1000)
+  };
+  while (::nanosleep(&ts, &ts) < 0 && errno == EINTR) {
+  }
+}
+
+int64_t NowUs() {
+  struct timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
 void SleepMs(int ms) {
-  struct timespec ts{ms / 1000, (ms % 1000) * 1000000L};
+  struct timespec ts {
+    ms / 1000, (ms % 1000) * 1000000L
+  };
   while (::nanosleep(&ts, &ts) < 0 && errno == EINTR) {
   }
 }

@@ -57,5 +57,8 @@ Result<void> MakeDirs(const std::string& path, std::vector<std::string>& created
 Result<void> RemoveDir(const std::string& path, int busy_wait_ms);
 
 void SleepMs(int ms);
+void SleepUs(int64_t us);
+// CLOCK_MONOTONIC in microseconds.
+int64_t NowUs();
 
 }  // namespace berth::cgroup::fs

@@ -24,7 +24,9 @@ int64_t NowMs() {
   return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-bool HasUnified(const Paths& p) { return p.mode != Mode::kLegacy && !p.unified.empty(); }
+bool HasUnified(const Paths& p) {
+  return p.mode != Mode::kLegacy && !p.unified.empty();
+}
 
 std::string V1Dir(const Paths& p, const std::string& controller) {
   if (p.mode == Mode::kUnified) return "";
@@ -71,7 +73,8 @@ void FillPaths(const Layout& layout, const std::function<std::string(const Hiera
   if (layout.mode != Mode::kLegacy && layout.v2) paths.unified = dir_of(*layout.v2);
 }
 
-Result<void> CreateDirs(const Layout& layout, const oci::Resources* resources, Paths& paths) {
+Result<void> CreateDirs(const Layout& layout, const oci::Resources* resources, bool enable_v2,
+                        Paths& paths) {
   std::vector<std::string> created;
   std::vector<std::pair<std::string, std::string>> enabled;
   auto result = [&]() -> Result<void> {
@@ -81,16 +84,18 @@ Result<void> CreateDirs(const Layout& layout, const oci::Resources* resources, P
         if (std::find(h.controllers.begin(), h.controllers.end(), "cpuset") != h.controllers.end())
           BERTH_TRY(v1::InitCpuset(h.mountpoint, dir));
     }
-    if (HasUnified(paths) && layout.v2) {
+    if (enable_v2 && HasUnified(paths) && layout.v2) {
       const std::string& top = layout.v2->mountpoint;
       auto available = BERTH_TRY(v2::Controllers(top));
       // On a v2 host every controller is wanted (stats need them), as far as the tree
-      // allows; on a hybrid host only those the resources need, and those must work.
-      bool best_effort = paths.mode == Mode::kUnified;
-      std::set<std::string> wanted =
-          resources ? V2ControllersFor(paths, *resources, available)
-                    : (best_effort ? available : std::set<std::string>{});
-      BERTH_TRY(v2::EnableControllers(top, paths.unified, wanted, best_effort, enabled));
+      // allows; beside v1 hierarchies only those the resources need, and those must work.
+      bool best_effort = paths.mode == Mode::kUnified && !layout.v2_shared;
+      std::set<std::string> wanted = V2ControllersFor(paths, resources, available, best_effort);
+      // On a v2-only host they stay on for good, as with runc (other cgroups may use
+      // them); only beside v1 hierarchies are they recorded, to be switched off again.
+      std::vector<std::pair<std::string, std::string>> switched_on;
+      BERTH_TRY(v2::EnableControllers(top, paths.unified, wanted, best_effort, switched_on));
+      if (!best_effort) enabled = std::move(switched_on);
     }
     if (resources) BERTH_TRY(ApplyResources(paths, *resources));
     return {};
@@ -112,9 +117,9 @@ Result<std::unique_ptr<FsManager>> FsManager::Create(const Request& request) {
   auto own = path.absolute ? std::map<std::string, std::string>{} : BERTH_TRY(ReadProcCgroup());
   Paths paths;
   paths.root = request.root;
-  FillPaths(layout, [&](const Hierarchy& h) { return HierarchyDir(h, path, OwnPath(h, own)); },
-            paths);
-  BERTH_TRY(CreateDirs(layout, request.resources, paths));
+  FillPaths(
+      layout, [&](const Hierarchy& h) { return HierarchyDir(h, path, OwnPath(h, own)); }, paths);
+  BERTH_TRY(CreateDirs(layout, request.resources, /*enable_v2=*/true, paths));
   return std::make_unique<FsManager>(std::move(paths));
 }
 
@@ -232,8 +237,12 @@ Result<void> FsManager::Destroy() {
   return removed;
 }
 
-Result<linux::UniqueFd> FsManager::OpenOomNotifier() { return cgroup::OpenOomNotifier(paths_); }
+Result<linux::UniqueFd> FsManager::OpenOomNotifier() {
+  return cgroup::OpenOomNotifier(paths_);
+}
 
-Result<Stats> FsManager::GetStats() { return ReadStats(paths_); }
+Result<Stats> FsManager::GetStats() {
+  return ReadStats(paths_);
+}
 
 }  // namespace berth::cgroup

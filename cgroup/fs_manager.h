@@ -50,9 +50,11 @@ std::vector<std::string> ContainerDirs(const Paths& paths);
 void FillPaths(const Layout& layout, const std::function<std::string(const Hierarchy&)>& dir_of,
                Paths& paths);
 
-// Makes the directories of `paths`, prepares them (cpuset, v2 controllers) and applies
-// `resources`; records what it made in paths.created / paths.subtree_enabled. On
-// failure removes what it made.
-Result<void> CreateDirs(const Layout& layout, const oci::Resources* resources, Paths& paths);
+// Makes the directories of `paths`, prepares them (cpuset, and v2 controllers when
+// `enable_v2`: not under systemd, which delegates them itself) and applies `resources`;
+// records what it made in paths.created / paths.subtree_enabled. On failure removes what
+// it made.
+Result<void> CreateDirs(const Layout& layout, const oci::Resources* resources, bool enable_v2,
+                        Paths& paths);
 
 }  // namespace berth::cgroup

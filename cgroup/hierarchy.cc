@@ -18,8 +18,7 @@ std::string Unescape(std::string_view s) {
   auto oct = [](char c) { return c >= '0' && c <= '7'; };
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size() &&
-        oct(s[i + 1]) && oct(s[i + 2]) && oct(s[i + 3])) {
+    if (s[i] == '\\' && i + 3 < s.size() && oct(s[i + 1]) && oct(s[i + 2]) && oct(s[i + 3])) {
       out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
       i += 3;
       continue;
@@ -49,9 +48,11 @@ bool IsFsType(const std::string& path, int64_t magic) {
 }  // namespace
 
 std::vector<std::string> ControllersFromOptions(std::string_view super_options) {
-  static constexpr std::string_view kNotControllers[] = {
-      "rw", "ro", "noprefix", "clone_children", "xattr", "cpuset_v2_mode",
-      "favordynmods", "nofavordynmods", "none"};
+  static constexpr std::string_view kNotControllers[] = {"rw",           "ro",
+                                                         "noprefix",     "clone_children",
+                                                         "xattr",        "cpuset_v2_mode",
+                                                         "favordynmods", "nofavordynmods",
+                                                         "none"};
   std::vector<std::string> out;
   size_t start = 0;
   while (start <= super_options.size()) {
@@ -149,6 +150,11 @@ Result<Layout> ReadLayout(const std::string& root_in) {
   }
   if (layout.mode == Mode::kHybrid && !layout.v2)
     return Fail("cgroup v2 hierarchy at " + v2_mountpoint + " is not in /proc/self/mountinfo");
+  if (layout.v2) {
+    std::string v2_parent = Parent(layout.v2->mountpoint);
+    for (const auto& h : hierarchies)
+      if (!h.unified && Parent(h.mountpoint) == v2_parent) layout.v2_shared = true;
+  }
   return layout;
 }
 

@@ -34,6 +34,10 @@ struct Layout {
   Mode mode = Mode::kUnified;
   std::vector<Hierarchy> v1;
   std::optional<Hierarchy> v2;
+  // v1 hierarchies are mounted beside the v2 one (a hybrid host, even when `root` names
+  // its v2 hierarchy): a controller switched on in v2 can no longer be mounted as v1,
+  // so v2 controllers are enabled only when needed.
+  bool v2_shared = false;
 };
 Result<Layout> ReadLayout(const std::string& root);
 

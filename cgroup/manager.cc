@@ -59,7 +59,8 @@ Result<Paths> PathsFromJson(const std::string& text) {
   Paths p;
   auto str = [&](const char* key, std::string& out) -> Result<void> {
     if (!j.contains(key)) return {};
-    if (!j[key].is_string()) return Fail(std::string("cgroup paths: ") + key + ": not a string", EINVAL);
+    if (!j[key].is_string())
+      return Fail(std::string("cgroup paths: ") + key + ": not a string", EINVAL);
     out = j[key].get<std::string>();
     return {};
   };
@@ -97,7 +98,8 @@ Result<Paths> PathsFromJson(const std::string& text) {
       if (!v.is_object() || !v.contains("dir") || !v["dir"].is_string() ||
           !v.contains("controller") || !v["controller"].is_string())
         return Fail("cgroup paths: subtreeEnabled: bad entry", EINVAL);
-      p.subtree_enabled.emplace_back(v["dir"].get<std::string>(), v["controller"].get<std::string>());
+      p.subtree_enabled.emplace_back(v["dir"].get<std::string>(),
+                                     v["controller"].get<std::string>());
     }
   }
   return p;

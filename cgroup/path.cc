@@ -12,12 +12,11 @@ Result<CgroupsPath> ParseCgroupsPath(const std::string& cgroups_path,
   size_t start = 0;
   while (start < raw.size()) {
     size_t slash = raw.find('/', start);
-    std::string part = raw.substr(start, slash == std::string::npos ? std::string::npos
-                                                                    : slash - start);
+    std::string part =
+        raw.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
     start = slash == std::string::npos ? raw.size() : slash + 1;
     if (part.empty() || part == ".") continue;
-    if (part == "..")
-      return Fail("cgroupsPath \"" + raw + "\": \"..\" is not allowed", EINVAL);
+    if (part == "..") return Fail("cgroupsPath \"" + raw + "\": \"..\" is not allowed", EINVAL);
     if (!out.path.empty()) out.path += '/';
     out.path += part;
   }

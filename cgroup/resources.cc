@@ -13,9 +13,9 @@ namespace {
 bool CpuSet(const oci::Resources& r) {
   if (!r.cpu) return false;
   const auto& c = *r.cpu;
-  return (c.shares && *c.shares) || (c.quota && *c.quota) || (c.period && *c.period) ||
-         c.burst || (c.realtime_runtime && *c.realtime_runtime) ||
-         (c.realtime_period && *c.realtime_period) || c.idle;
+  return (c.shares && *c.shares) || (c.quota && *c.quota) || (c.period && *c.period) || c.burst ||
+         (c.realtime_runtime && *c.realtime_runtime) || (c.realtime_period && *c.realtime_period) ||
+         c.idle;
 }
 bool CpusetSet(const oci::Resources& r) {
   return r.cpu && (!r.cpu->cpus.empty() || !r.cpu->mems.empty());
@@ -27,19 +27,22 @@ bool MemorySet(const oci::Resources& r) {
          (m.kernel && *m.kernel) || (m.kernel_tcp && *m.kernel_tcp) || m.swappiness ||
          m.disable_oom_killer || m.use_hierarchy;
 }
-bool PidsSet(const oci::Resources& r) { return r.pids && r.pids->limit != 0; }
+bool PidsSet(const oci::Resources& r) {
+  return r.pids && r.pids->limit != 0;
+}
 bool BlkioSet(const oci::Resources& r) {
   if (!r.block_io) return false;
   const auto& b = *r.block_io;
-  return (b.weight && *b.weight) || (b.leaf_weight && *b.leaf_weight) ||
-         !b.weight_device.empty() || !b.throttle_read_bps.empty() ||
-         !b.throttle_write_bps.empty() || !b.throttle_read_iops.empty() ||
-         !b.throttle_write_iops.empty();
+  return (b.weight && *b.weight) || (b.leaf_weight && *b.leaf_weight) || !b.weight_device.empty() ||
+         !b.throttle_read_bps.empty() || !b.throttle_write_bps.empty() ||
+         !b.throttle_read_iops.empty() || !b.throttle_write_iops.empty();
 }
 bool NetClsSet(const oci::Resources& r) {
   return r.network && r.network->class_id && *r.network->class_id;
 }
-bool NetPrioSet(const oci::Resources& r) { return r.network && !r.network->priorities.empty(); }
+bool NetPrioSet(const oci::Resources& r) {
+  return r.network && !r.network->priorities.empty();
+}
 
 // One resource group: its predicate, the v1 controller and v2 controller that serve it
 // ("" = none; "-" = the v2 directory itself, no controller needed), and the setters.
@@ -98,11 +101,12 @@ Where Route(const Paths& paths, const Group& g) {
 
 }  // namespace
 
-std::set<std::string> V2ControllersFor(const Paths& paths, const oci::Resources& r,
-                                       const std::set<std::string>& available) {
-  if (paths.mode == Mode::kUnified) return available;
+std::set<std::string> V2ControllersFor(const Paths& paths, const oci::Resources* resources,
+                                       const std::set<std::string>& available, bool all) {
+  if (all) return available;
   std::set<std::string> out;
-  if (paths.mode != Mode::kHybrid) return out;
+  if (paths.mode == Mode::kLegacy || !resources) return out;
+  const oci::Resources& r = *resources;
   for (const auto& g : Groups()) {
     if (!g.is_set(r) || Route(paths, g) != Where::kV2) continue;
     std::string c = g.v2;
@@ -144,9 +148,8 @@ Result<void> ApplyResources(const Paths& paths, const oci::Resources& r) {
           }
           if (!v2_available.contains(g.v2))
             return Fail(what + ": the " + g.v2 + " controller is not available in " +
-                            paths.unified + (paths.mode == Mode::kHybrid
-                                                 ? " (and not mounted as cgroup v1)"
-                                                 : ""),
+                            paths.unified +
+                            (paths.mode == Mode::kHybrid ? " (and not mounted as cgroup v1)" : ""),
                         ENOTSUP);
         }
         BERTH_TRY(g.set_v2(paths.unified, r));

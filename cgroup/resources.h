@@ -13,12 +13,12 @@
 
 namespace berth::cgroup {
 
-// The v2 controllers `r` needs enabled for the container's unified directory: on a v2
-// host every controller the parent offers (as runc does, so stats work for all); on a
-// hybrid host those of the set resources that no v1 hierarchy has. `available` is the
-// unified hierarchy root's cgroup.controllers.
-std::set<std::string> V2ControllersFor(const Paths& paths, const oci::Resources& r,
-                                       const std::set<std::string>& available);
+// The v2 controllers to enable for the container's unified directory. With `all` (a
+// v2-only host) every controller the root offers, as runc does, so that stats work for
+// all; otherwise those the set resources need and no v1 hierarchy serves. `available`
+// is the unified hierarchy root's cgroup.controllers.
+std::set<std::string> V2ControllersFor(const Paths& paths, const oci::Resources* r,
+                                       const std::set<std::string>& available, bool all);
 
 // Applies the resources that are set in `r`. A resource whose controller the host has
 // nowhere is an error naming it ("linux.resources.network: the net_cls controller is not

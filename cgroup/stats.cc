@@ -50,7 +50,9 @@ std::string V1Dir(const Paths& p, const std::string& controller) {
   return it == p.v1.end() ? "" : it->second;
 }
 
-std::string V2Dir(const Paths& p) { return p.mode == Mode::kLegacy ? "" : p.unified; }
+std::string V2Dir(const Paths& p) {
+  return p.mode == Mode::kLegacy ? "" : p.unified;
+}
 
 Result<void> CpuV1(const std::string& acct, const std::string& cpu, CpuStats& s) {
   if (!acct.empty()) {
@@ -340,8 +342,8 @@ std::vector<uint16_t> ParseCpuList(const std::string& list) {
   size_t start = 0;
   while (start < list.size()) {
     size_t comma = list.find(',', start);
-    std::string part = list.substr(start, comma == std::string::npos ? std::string::npos
-                                                                     : comma - start);
+    std::string part =
+        list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     start = comma == std::string::npos ? list.size() : comma + 1;
     part = std::string(fs::Trim(part));
     if (part.empty()) continue;

@@ -32,8 +32,8 @@ struct MemoryStats {
   MemoryEntry usage;
   // Memory+swap, as v1 reports it; on v2 memory.swap.current + memory.current (runc).
   MemoryEntry swap;
-  MemoryEntry swap_only;  // v2: memory.swap.current / memory.swap.max
-  MemoryEntry kernel, kernel_tcp;  // v1 only
+  MemoryEntry swap_only;                 // v2: memory.swap.current / memory.swap.max
+  MemoryEntry kernel, kernel_tcp;        // v1 only
   std::map<std::string, uint64_t> stat;  // memory.stat
   bool use_hierarchy = false;
   // v1 memory.oom_control; on v2 from memory.events (under_oom stays 0).
@@ -53,9 +53,9 @@ struct BlkioEntry {
 };
 
 struct BlkioStats {
-  std::vector<BlkioEntry> io_service_bytes_recursive, io_serviced_recursive,
-      io_queued_recursive, io_service_time_recursive, io_wait_time_recursive,
-      io_merged_recursive, io_time_recursive, sectors_recursive;
+  std::vector<BlkioEntry> io_service_bytes_recursive, io_serviced_recursive, io_queued_recursive,
+      io_service_time_recursive, io_wait_time_recursive, io_merged_recursive, io_time_recursive,
+      sectors_recursive;
 };
 
 // v2 io.stat, one line per device.
@@ -86,8 +86,8 @@ struct Stats {
   MemoryStats memory;
   PidsStats pids;
   BlkioStats blkio;
-  std::vector<IoEntry> io;                        // v2 only
-  std::map<std::string, HugetlbStats> hugetlb;    // page size ("2MB") -> usage
+  std::vector<IoEntry> io;                      // v2 only
+  std::map<std::string, HugetlbStats> hugetlb;  // page size ("2MB") -> usage
   CpusetStats cpuset;
   std::vector<RdmaEntry> rdma_current, rdma_limit;
   bool from_v2 = false;  // memory/cpu came from the unified hierarchy

@@ -129,22 +129,25 @@ class Connection {
     return version;
   }
 
-  Result<void> StartUnit(const std::string& unit,
-                         const std::vector<systemd::UnitProperty>& props) {
-    return RunJob("start " + unit, [&](sd_bus_message* m) -> int {
-      int r = api_.message_append(m, "ss", unit.c_str(), "replace");
-      if (r < 0) return r;
-      if ((r = AppendProperties(m, props)) < 0) return r;
-      // aux: a(sa(sv)), unused
-      if ((r = api_.message_open_container(m, 'a', "(sa(sv))")) < 0) return r;
-      return api_.message_close_container(m);
-    }, "StartTransientUnit", unit);
+  Result<void> StartUnit(const std::string& unit, const std::vector<systemd::UnitProperty>& props) {
+    return RunJob(
+        "start " + unit,
+        [&](sd_bus_message* m) -> int {
+          int r = api_.message_append(m, "ss", unit.c_str(), "replace");
+          if (r < 0) return r;
+          if ((r = AppendProperties(m, props)) < 0) return r;
+          // aux: a(sa(sv)), unused
+          if ((r = api_.message_open_container(m, 'a', "(sa(sv))")) < 0) return r;
+          return api_.message_close_container(m);
+        },
+        "StartTransientUnit", unit);
   }
 
   Result<void> StopUnit(const std::string& unit) {
-    auto r = RunJob("stop " + unit, [&](sd_bus_message* m) {
-      return api_.message_append(m, "ss", unit.c_str(), "replace");
-    }, "StopUnit", unit);
+    auto r = RunJob(
+        "stop " + unit,
+        [&](sd_bus_message* m) { return api_.message_append(m, "ss", unit.c_str(), "replace"); },
+        "StopUnit", unit);
     if (!r && r.error().code == -1) return {};  // NoSuchUnit: already gone
     return r;
   }
@@ -152,7 +155,8 @@ class Connection {
   Result<void> SetProperties(const std::string& unit,
                              const std::vector<systemd::UnitProperty>& props) {
     sd_bus_message* m = nullptr;
-    int r = api_.message_new_method_call(bus_, &m, kService, kObject, kManager, "SetUnitProperties");
+    int r =
+        api_.message_new_method_call(bus_, &m, kService, kObject, kManager, "SetUnitProperties");
     if (r >= 0) r = api_.message_append(m, "sb", unit.c_str(), 1);
     if (r >= 0) r = AppendProperties(m, props);
     if (r < 0) {
@@ -211,7 +215,7 @@ class Connection {
           p.value);
       if (r < 0) return r;
       if ((r = api_.message_close_container(m)) < 0) return r;  // v
-      r = api_.message_close_container(m);                       // r
+      r = api_.message_close_container(m);                      // r
     }
     if (r < 0) return r;
     return api_.message_close_container(m);  // a
@@ -321,7 +325,8 @@ class SystemdManager final : public FsManager {
     // their directories here, and every resource is also written to cgroupfs, as runc
     // does: systemd's properties do not cover them all.
     auto placed = [&]() -> Result<void> {
-      BERTH_TRY(CreateDirs(layout_, resources_ ? &*resources_ : nullptr, paths_));
+      BERTH_TRY(
+          CreateDirs(layout_, resources_ ? &*resources_ : nullptr, /*enable_v2=*/false, paths_));
       return FsManager::AddProcess(pid);
     }();
     if (!placed) {
@@ -343,14 +348,16 @@ class SystemdManager final : public FsManager {
   }
 
   Result<void> Destroy() override {
+    // Kill first (thawing a paused container, which systemd would not do), so that
+    // stopping the unit finds it empty; then remove what berth made itself.
+    auto killed = KillAll(10000);
     auto conn = Connection::Open();
     Result<void> stopped;
     if (conn) stopped = (*conn)->StopUnit(paths_.systemd_unit);
-    auto killed = KillAll(10000);
     auto removed = RemoveDirs();
+    if (!killed) return killed;
     if (!conn) return std::unexpected(conn.error());
     if (!stopped) return stopped;
-    if (!killed) return killed;
     return removed;
   }
 
@@ -367,19 +374,26 @@ class SystemdManager final : public FsManager {
 
 void FillSystemdPaths(const Layout& layout, const std::string& cgroup_dir, Paths& paths) {
   CgroupsPath p{true, cgroup_dir.substr(1)};
-  FillPaths(layout, [&](const Hierarchy& h) { return HierarchyDir(h, p, ""); }, paths);
+  FillPaths(
+      layout, [&](const Hierarchy& h) { return HierarchyDir(h, p, ""); }, paths);
 }
 
 }  // namespace
+
+Result<void> LoadLibsystemd() {
+  BERTH_TRY(LoadSdBus());
+  return {};
+}
 
 bool SystemdRunning(const std::string& run_dir) {
   struct stat st;
   return ::lstat(run_dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-Result<std::unique_ptr<Manager>> CreateSystemdManager(const Request& request) {
-  if (!SystemdRunning())
-    return Fail("--systemd-cgroup: systemd is not running on this host (no /run/systemd/system)",
+Result<std::unique_ptr<Manager>> CreateSystemdManager(const Request& request,
+                                                      const std::string& run_dir) {
+  if (!SystemdRunning(run_dir))
+    return Fail("--systemd-cgroup: systemd is not running on this host (no " + run_dir + ")",
                 ENOTSUP);
   auto unit = BERTH_TRY(systemd::ParseCgroupsPath(request.cgroups_path, request.container_id));
   Layout layout = BERTH_TRY(ReadLayout(request.root));
@@ -389,7 +403,8 @@ Result<std::unique_ptr<Manager>> CreateSystemdManager(const Request& request) {
   std::vector<systemd::UnitProperty> props;
   if (request.resources) {
     std::string devices = linux::ReadFile("/proc/devices").value_or("");
-    props = BERTH_TRY(systemd::ResourceProperties(*request.resources, layout.mode, version, devices));
+    props =
+        BERTH_TRY(systemd::ResourceProperties(*request.resources, layout.mode, version, devices));
   }
   Paths paths;
   paths.root = request.root;
@@ -397,9 +412,9 @@ Result<std::unique_ptr<Manager>> CreateSystemdManager(const Request& request) {
   FillSystemdPaths(layout, unit.cgroup_dir, paths);
   std::optional<oci::Resources> resources;
   if (request.resources) resources = *request.resources;
-  auto m = std::make_unique<SystemdManager>(std::move(paths), std::move(layout),
-                                            request.container_id, std::move(resources),
-                                            std::move(props), /*started=*/false);
+  auto m =
+      std::make_unique<SystemdManager>(std::move(paths), std::move(layout), request.container_id,
+                                       std::move(resources), std::move(props), /*started=*/false);
   m->set_slice(unit.slice);
   return std::unique_ptr<Manager>(std::move(m));
 }

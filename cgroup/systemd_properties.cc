@@ -11,7 +11,9 @@ namespace {
 
 constexpr uint64_t kInfinity = std::numeric_limits<uint64_t>::max();
 
-UnitProperty Prop(std::string name, PropertyValue v) { return {std::move(name), std::move(v)}; }
+UnitProperty Prop(std::string name, PropertyValue v) {
+  return {std::move(name), std::move(v)};
+}
 
 // A "c 136:* rwm" rule needs the device group's name from /proc/devices: "char-pts".
 std::string DeviceGroup(const std::string& proc_devices, char type, int64_t major) {
@@ -34,12 +36,15 @@ std::string DeviceGroup(const std::string& proc_devices, char type, int64_t majo
     if (f.size() != 2) continue;
     int64_t m = -1;
     auto [end, ec] = std::from_chars(f[0].data(), f[0].data() + f[0].size(), m);
-    if (ec == std::errc() && m == major) return std::string(type == 'c' ? "char-" : "block-") + f[1];
+    if (ec == std::errc() && m == major)
+      return std::string(type == 'c' ? "char-" : "block-") + f[1];
   }
   return "";
 }
 
-bool AnyNumber(const std::optional<int64_t>& n) { return !n || *n < 0; }
+bool AnyNumber(const std::optional<int64_t>& n) {
+  return !n || *n < 0;
+}
 
 std::vector<UnitProperty> DeviceProperties(const std::vector<oci::DeviceRule>& rules,
                                            const std::string& proc_devices) {
@@ -68,8 +73,10 @@ std::vector<UnitProperty> DeviceProperties(const std::vector<oci::DeviceRule>& r
     const auto& r = rules[i];
     if (!r.allow) continue;  // deny rules after a deny-all only narrow earlier allows
     std::vector<char> types;
-    if (r.type == "a") types = {'c', 'b'};
-    else types = {r.type.empty() ? 'a' : r.type[0]};
+    if (r.type == "a")
+      types = {'c', 'b'};
+    else
+      types = {r.type.empty() ? 'a' : r.type[0]};
     for (char t : types) {
       std::string prefix = t == 'c' ? "char" : "block";
       std::string path;
@@ -108,7 +115,8 @@ void AddCpuQuota(std::vector<UnitProperty>& out, int64_t quota, uint64_t period,
 Result<uint64_t> ParseNumberOrMax(const std::string& key, const std::string& value) {
   if (value == "max") return kInfinity;
   auto v = fs::ParseUint(value);
-  if (!v) return Fail("linux.resources.unified \"" + key + "\": bad value \"" + value + "\"", EINVAL);
+  if (!v)
+    return Fail("linux.resources.unified \"" + key + "\": bad value \"" + value + "\"", EINVAL);
   return *v;
 }
 
@@ -132,8 +140,10 @@ Result<void> AddUnified(std::vector<UnitProperty>& out, const std::map<std::stri
     } else if (key == "memory.min" || key == "memory.low" || key == "memory.high" ||
                key == "memory.max" || key == "memory.swap.max") {
       static const std::map<std::string, std::string> names = {
-          {"memory.min", "MemoryMin"}, {"memory.low", "MemoryLow"},
-          {"memory.high", "MemoryHigh"}, {"memory.max", "MemoryMax"},
+          {"memory.min", "MemoryMin"},
+          {"memory.low", "MemoryLow"},
+          {"memory.high", "MemoryHigh"},
+          {"memory.max", "MemoryMax"},
           {"memory.swap.max", "MemorySwapMax"}};
       out.push_back(Prop(names.at(key), BERTH_TRY(ParseNumberOrMax(key, value))));
     } else if (key == "pids.max") {
@@ -157,7 +167,8 @@ Result<std::string> ExpandSlice(const std::string& slice) {
   size_t start = 0;
   while (start <= name.size()) {
     size_t dash = name.find('-', start);
-    std::string part = name.substr(start, dash == std::string::npos ? std::string::npos : dash - start);
+    std::string part =
+        name.substr(start, dash == std::string::npos ? std::string::npos : dash - start);
     if (part.empty()) return Fail("invalid slice name \"" + slice + "\"", EINVAL);
     path += "/" + prefix + part + std::string(kSuffix);
     prefix += part + "-";
@@ -240,8 +251,8 @@ Result<std::vector<uint8_t>> CpuMask(const std::string& list) {
   bool any = false;
   while (start < list.size()) {
     size_t comma = list.find(',', start);
-    std::string part(fs::Trim(list.substr(start, comma == std::string::npos ? std::string::npos
-                                                                            : comma - start)));
+    std::string part(fs::Trim(
+        list.substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
     start = comma == std::string::npos ? list.size() : comma + 1;
     if (part.empty()) continue;
     auto dash = part.find('-');
@@ -268,8 +279,7 @@ int ParseSystemdVersion(const std::string& version) {
 }
 
 Result<std::vector<UnitProperty>> ResourceProperties(const oci::Resources& r, Mode mode,
-                                                     int version,
-                                                     const std::string& proc_devices) {
+                                                     int version, const std::string& proc_devices) {
   std::vector<UnitProperty> out;
   if (!r.devices.empty()) {
     auto d = DeviceProperties(r.devices, proc_devices);

@@ -8,11 +8,19 @@
 namespace berth::cgroup::v1 {
 namespace {
 
-std::string Str(int64_t v) { return std::to_string(v); }
-std::string Str(uint64_t v) { return std::to_string(v); }
+std::string Str(int64_t v) {
+  return std::to_string(v);
+}
+std::string Str(uint64_t v) {
+  return std::to_string(v);
+}
 
-bool Set(const std::optional<uint64_t>& v) { return v && *v != 0; }
-bool Set(const std::optional<int64_t>& v) { return v && *v != 0; }
+bool Set(const std::optional<uint64_t>& v) {
+  return v && *v != 0;
+}
+bool Set(const std::optional<int64_t>& v) {
+  return v && *v != 0;
+}
 
 std::string DeviceNumbers(int64_t major, int64_t minor) {
   return std::to_string(major) + ":" + std::to_string(minor);
@@ -78,6 +86,13 @@ Result<void> SetMemoryLimit(const std::string& dir, int64_t value) {
 Result<void> SetMemory(const std::string& dir, const oci::Memory& m) {
   int64_t limit = m.limit.value_or(0);
   int64_t swap = m.swap.value_or(0);
+  if (m.check_before_update.value_or(false) && limit > 0) {
+    uint64_t usage = BERTH_TRY(fs::ReadUint(dir, "memory.usage_in_bytes"));
+    if (static_cast<uint64_t>(limit) < usage)
+      return Fail("memory.limit " + Str(limit) + " is below the current usage " + Str(usage) +
+                      " of " + dir + " (checkBeforeUpdate)",
+                  EBUSY);
+  }
   // "limit: -1" alone means unlimited memory, so unlimited memory+swap as well.
   if (limit == -1 && swap == 0 && fs::Exists(dir, "memory.memsw.limit_in_bytes")) swap = -1;
   // memory.limit must stay <= memory.memsw.limit at every step: raise swap first when
@@ -89,8 +104,7 @@ Result<void> SetMemory(const std::string& dir, const oci::Memory& m) {
   }
   if (swap_first) BERTH_TRY(fs::Write(dir, "memory.memsw.limit_in_bytes", Str(swap)));
   if (limit != 0) BERTH_TRY(SetMemoryLimit(dir, limit));
-  if (!swap_first && swap != 0)
-    BERTH_TRY(fs::Write(dir, "memory.memsw.limit_in_bytes", Str(swap)));
+  if (!swap_first && swap != 0) BERTH_TRY(fs::Write(dir, "memory.memsw.limit_in_bytes", Str(swap)));
   // Kernel memory accounting limits are deprecated (ignored since 6.1, gone on some
   // builds): written where the file exists.
   if (Set(m.kernel) && fs::Exists(dir, "memory.kmem.limit_in_bytes"))
@@ -105,8 +119,7 @@ Result<void> SetMemory(const std::string& dir, const oci::Memory& m) {
     // The spec's -1 (as uint64) means "leave the kernel's default".
     if (*m.swappiness != UINT64_MAX) {
       if (*m.swappiness > 100)
-        return Fail("memory.swappiness " + Str(*m.swappiness) + ": valid range is 0-100",
-                    EINVAL);
+        return Fail("memory.swappiness " + Str(*m.swappiness) + ": valid range is 0-100", EINVAL);
       BERTH_TRY(fs::Write(dir, "memory.swappiness", Str(*m.swappiness)));
     }
   }
@@ -116,8 +129,7 @@ Result<void> SetMemory(const std::string& dir, const oci::Memory& m) {
     // request cannot be met, but neither can it change anything: accept it.
     if (!r) {
       auto now = fs::ReadTrimmed(dir, "memory.use_hierarchy");
-      if (!(*m.use_hierarchy == false && r.error().code == EINVAL && now && *now == "1"))
-        return r;
+      if (!(*m.use_hierarchy == false && r.error().code == EINVAL && now && *now == "1")) return r;
     }
   }
   return {};
@@ -223,29 +235,40 @@ Result<void> InitCpuset(const std::string& mountpoint, const std::string& dir) {
 namespace {
 
 Result<void> SetFreezerState(const std::string& dir, std::string_view want) {
-  // Freezing can stay in FREEZING while a task is in an uninterruptible sleep; keep
-  // asking, and every so often thaw and retry, which unsticks it (runc does the same).
-  constexpr int kTimeoutMs = 10000;
-  int waited = 0, step = 1;
-  for (int attempt = 0;; ++attempt) {
-    BERTH_TRY(fs::Write(dir, "freezer.state", want));
+  // The state moves on asynchronously (FREEZING while tasks reach the refrigerator), so
+  // poll with a short, growing sleep: most freezes finish within tens of microseconds.
+  // A freeze can stick in FREEZING while a task sleeps uninterruptibly; thawing and
+  // freezing again unsticks it (runc does the same).
+  constexpr int64_t kTimeoutUs = 10'000'000, kKickUs = 500'000;
+  int64_t start = fs::NowUs(), last_kick = start, step = 10;
+  BERTH_TRY(fs::Write(dir, "freezer.state", want));
+  for (;;) {
     std::string state = BERTH_TRY(fs::ReadTrimmed(dir, "freezer.state"));
     if (state == want) return {};
-    if (waited >= kTimeoutMs)
+    int64_t now = fs::NowUs();
+    if (now - start >= kTimeoutUs)
       return Fail("freezer.state of " + dir + " is still " + state + " after " +
-                      std::to_string(kTimeoutMs / 1000) + "s (wanted " + std::string(want) + ")",
+                      std::to_string(kTimeoutUs / 1'000'000) + "s (wanted " + std::string(want) +
+                      ")",
                   EBUSY);
-    if (want == "FROZEN" && attempt % 50 == 49) BERTH_TRY(fs::Write(dir, "freezer.state", "THAWED"));
-    fs::SleepMs(step);
-    waited += step;
-    step = std::min(step * 2, 20);
+    if (want == "FROZEN" && now - last_kick >= kKickUs) {
+      BERTH_TRY(fs::Write(dir, "freezer.state", "THAWED"));
+      BERTH_TRY(fs::Write(dir, "freezer.state", want));
+      last_kick = now;
+    }
+    fs::SleepUs(step);
+    step = std::min<int64_t>(step * 2, 10'000);
   }
 }
 
 }  // namespace
 
-Result<void> Freeze(const std::string& dir) { return SetFreezerState(dir, "FROZEN"); }
-Result<void> Thaw(const std::string& dir) { return SetFreezerState(dir, "THAWED"); }
+Result<void> Freeze(const std::string& dir) {
+  return SetFreezerState(dir, "FROZEN");
+}
+Result<void> Thaw(const std::string& dir) {
+  return SetFreezerState(dir, "THAWED");
+}
 
 Result<bool> IsFrozen(const std::string& dir) {
   std::string state = BERTH_TRY(fs::ReadTrimmed(dir, "freezer.state"));

@@ -1,5 +1,6 @@
 #include "cgroup/v2.h"
 
+#include <dirent.h>
 #include <poll.h>
 #include <time.h>
 #include <unistd.h>
@@ -12,11 +13,17 @@
 namespace berth::cgroup::v2 {
 namespace {
 
-std::string Str(int64_t v) { return std::to_string(v); }
-std::string Str(uint64_t v) { return std::to_string(v); }
+std::string Str(int64_t v) {
+  return std::to_string(v);
+}
+std::string Str(uint64_t v) {
+  return std::to_string(v);
+}
 
 // memory.max, pids.max and friends: -1 is "max" (v1's way of saying unlimited).
-std::string Limit(int64_t v) { return v == -1 ? "max" : Str(v); }
+std::string Limit(int64_t v) {
+  return v == -1 ? "max" : Str(v);
+}
 
 int64_t NowMs() {
   struct timespec ts;
@@ -61,9 +68,8 @@ std::string CpuMax(std::optional<int64_t> quota, std::optional<uint64_t> period)
 Result<void> SetCpu(const std::string& dir, const oci::Cpu& cpu) {
   if ((cpu.realtime_runtime && *cpu.realtime_runtime != 0) ||
       (cpu.realtime_period && *cpu.realtime_period != 0))
-    return Fail(
-        "cpu.realtimeRuntime/realtimePeriod: cgroup v2 has no realtime bandwidth control",
-        EINVAL);
+    return Fail("cpu.realtimeRuntime/realtimePeriod: cgroup v2 has no realtime bandwidth control",
+                EINVAL);
   if (cpu.shares && *cpu.shares != 0)
     BERTH_TRY(fs::Write(dir, "cpu.weight", Str(SharesToWeight(*cpu.shares))));
   if ((cpu.quota && *cpu.quota != 0) || (cpu.period && *cpu.period != 0))
@@ -83,6 +89,13 @@ Result<void> SetMemory(const std::string& dir, const oci::Memory& m) {
   int64_t limit = m.limit.value_or(0), swap = m.swap.value_or(0);
   int64_t reservation = m.reservation.value_or(0);
   if (limit == 0 && swap == 0 && reservation == 0) return {};
+  if (m.check_before_update.value_or(false) && limit > 0) {
+    uint64_t usage = BERTH_TRY(fs::ReadUint(dir, "memory.current"));
+    if (static_cast<uint64_t>(limit) < usage)
+      return Fail("memory.limit " + Str(limit) + " is below the current usage " + Str(usage) +
+                      " of " + dir + " (checkBeforeUpdate)",
+                  EBUSY);
+  }
   int64_t v2_swap = BERTH_TRY(SwapToV2(swap, limit));
   // swap == memory means "no swap": memory.swap.max 0. Otherwise 0 means "not set".
   if (v2_swap != 0 || swap > 0) BERTH_TRY(fs::Write(dir, "memory.swap.max", Limit(v2_swap)));
@@ -182,8 +195,7 @@ Result<void> SetUnified(const std::string& dir, const std::map<std::string, std:
                   EINVAL);
     }
     if (!fs::Exists(dir, key))
-      return Fail("write " + value + " to " + fs::Join(dir, key) + ": no such cgroup file",
-                  ENOENT);
+      return Fail("write " + value + " to " + fs::Join(dir, key) + ": no such cgroup file", ENOENT);
   }
   for (const auto& [key, value] : values) BERTH_TRY(fs::Write(dir, key, value));
   return {};
@@ -235,10 +247,37 @@ Result<void> EnableControllers(const std::string& top, const std::string& leaf,
   return {};
 }
 
+namespace {
+
+// Whether a cgroup in `dirs` limits anything with `controller`: a "<controller>*.max"
+// file holding something other than "max", empty, or a huge number.
+bool ControllerInUse(const std::vector<std::string>& dirs, const std::string& controller) {
+  for (const auto& d : dirs) {
+    DIR* dir = ::opendir(d.c_str());
+    if (!dir) continue;
+    bool used = false;
+    while (struct dirent* e = ::readdir(dir)) {
+      std::string_view name = e->d_name;
+      if (!name.starts_with(controller + ".") || !name.ends_with(".max")) continue;
+      auto value = fs::ReadTrimmed(d, std::string(name));
+      if (!value || value->empty() || value->starts_with("max")) continue;
+      // hugetlb prints "no limit" as the largest page-aligned int64, not as "max".
+      auto number = fs::ParseUint(*value);
+      if (number && *number >= (uint64_t{1} << 62)) continue;
+      used = true;
+    }
+    ::closedir(dir);
+    if (used) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 void DisableControllers(const std::vector<std::pair<std::string, std::string>>& enabled) {
   for (auto it = enabled.rbegin(); it != enabled.rend(); ++it) {
     auto sub = fs::SubDirs(it->first);
-    if (!sub || !sub->empty()) continue;  // another cgroup below may use it
+    if (!sub || ControllerInUse(*sub, it->second)) continue;
     (void)fs::Write(it->first, "cgroup.subtree_control", "-" + it->second);
   }
 }
@@ -270,7 +309,9 @@ Result<void> SetFrozen(const std::string& dir, bool frozen) {
                   ETIMEDOUT);
     // kernfs wakes POLLPRI pollers when cgroup.events changes; the cap guards against a
     // missed wakeup.
-    struct pollfd p{fd.get(), POLLPRI, 0};
+    struct pollfd p {
+      fd.get(), POLLPRI, 0
+    };
     ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left, 100)));
   }
 }

@@ -47,8 +47,10 @@ Result<std::set<std::string>> Controllers(const std::string& dir);
 Result<void> EnableControllers(const std::string& top, const std::string& leaf,
                                const std::set<std::string>& wanted, bool best_effort,
                                std::vector<std::pair<std::string, std::string>>& enabled);
-// Switches off what EnableControllers switched on, deepest first, where no cgroup is
-// left below the directory any more. Best effort.
+// Switches off what EnableControllers switched on, deepest first, unless a cgroup left
+// below the directory has a limit of that controller set (a "<controller>[.*].max" file
+// that is not "max", empty or effectively infinite): another container may still rely
+// on it. Best effort.
 void DisableControllers(const std::vector<std::pair<std::string, std::string>>& enabled);
 
 // cgroup.freeze, waiting for "frozen 1" / "frozen 0" in cgroup.events.

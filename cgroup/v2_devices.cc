@@ -34,11 +34,19 @@ bpf_insn LoadWord(uint8_t dst, int16_t off) {
 bpf_insn Alu32Imm(uint8_t op, uint8_t dst, int32_t imm) {
   return Insn(BPF_ALU | op | BPF_K, dst, 0, 0, imm);
 }
-bpf_insn Mov32Reg(uint8_t dst, uint8_t src) { return Insn(BPF_ALU | BPF_MOV | BPF_X, dst, src, 0, 0); }
+bpf_insn Mov32Reg(uint8_t dst, uint8_t src) {
+  return Insn(BPF_ALU | BPF_MOV | BPF_X, dst, src, 0, 0);
+}
 // Jumps whose offset is patched once the block's length is known.
-bpf_insn JneImm(uint8_t dst, int32_t imm) { return Insn(BPF_JMP | BPF_JNE | BPF_K, dst, 0, 0, imm); }
-bpf_insn JneReg(uint8_t dst, uint8_t src) { return Insn(BPF_JMP | BPF_JNE | BPF_X, dst, src, 0, 0); }
-bpf_insn Exit() { return Insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0); }
+bpf_insn JneImm(uint8_t dst, int32_t imm) {
+  return Insn(BPF_JMP | BPF_JNE | BPF_K, dst, 0, 0, imm);
+}
+bpf_insn JneReg(uint8_t dst, uint8_t src) {
+  return Insn(BPF_JMP | BPF_JNE | BPF_X, dst, src, 0, 0);
+}
+bpf_insn Exit() {
+  return Insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0);
+}
 
 bool MatchesEverything(const oci::DeviceRule& r) {
   bool any_number = (!r.major || *r.major < 0) && (!r.minor || *r.minor < 0);
@@ -76,7 +84,9 @@ Result<std::vector<bpf_insn>> DeviceProgram(const std::vector<oci::DeviceRule>& 
       block.push_back(JneImm(R2, r.type == "c" ? BPF_DEVCG_DEV_CHAR : BPF_DEVCG_DEV_BLOCK));
     int32_t access = 0;
     for (char c : r.access)
-      access |= c == 'r' ? BPF_DEVCG_ACC_READ : c == 'w' ? BPF_DEVCG_ACC_WRITE : BPF_DEVCG_ACC_MKNOD;
+      access |= c == 'r'   ? BPF_DEVCG_ACC_READ
+                : c == 'w' ? BPF_DEVCG_ACC_WRITE
+                           : BPF_DEVCG_ACC_MKNOD;
     if (access != (BPF_DEVCG_ACC_READ | BPF_DEVCG_ACC_WRITE | BPF_DEVCG_ACC_MKNOD)) {
       // The request matches when it asks for nothing outside the rule's access.
       block.push_back(Mov32Reg(R1, R3));
