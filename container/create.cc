@@ -13,6 +13,7 @@
 
 #include "cgroup/cgroup.h"
 #include "cgroup/devices.h"
+#include "cgroup/mounts.h"
 #include "container/container.h"
 #include "container/hooks.h"
 #include "container/init_plan_build.h"
@@ -81,22 +82,10 @@ int ListenFdsFromEnvironment() {
   return n > 0 ? n : 0;
 }
 
-std::vector<PlanInputs::CgroupMount> CgroupMounts(const cgroup::Paths& paths) {
+Result<std::vector<PlanInputs::CgroupMount>> CgroupMounts(const cgroup::Paths& paths) {
   std::vector<PlanInputs::CgroupMount> out;
-  auto hierarchy_of = [&](const std::string& dir) {
-    std::string rest = dir.substr(paths.root.size() + 1);
-    return rest.substr(0, rest.find('/'));
-  };
-  for (const auto& [controller, dir] : paths.v1) {
-    if (!dir.starts_with(paths.root + "/")) continue;
-    std::string name = hierarchy_of(dir);
-    bool seen = false;
-    for (const auto& m : out) seen = seen || m.name == name;
-    if (!seen) out.push_back({name, dir});
-  }
-  if (paths.mode == cgroup::Mode::kHybrid && !paths.unified.empty() &&
-      paths.unified.starts_with(paths.root + "/"))
-    out.push_back({hierarchy_of(paths.unified), paths.unified});
+  if (paths.mode == cgroup::Mode::kUnified) return out;
+  for (const auto& m : BERTH_TRY(cgroup::ContainerMounts(paths))) out.push_back({m.name, m.host_dir});
   return out;
 }
 
@@ -165,7 +154,7 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
   const cgroup::Paths& paths = cg->paths();
   in.cgroup2 = paths.mode == cgroup::Mode::kUnified;
   in.cgroup2_dir = paths.unified;
-  in.cgroup_mounts = CgroupMounts(paths);
+  in.cgroup_mounts = BERTH_TRY(CgroupMounts(paths));
   PlanWarnings warnings;
   InitPlan plan = BERTH_TRY(BuildInitPlan(in, &warnings));
   for (const auto& w : warnings.messages) rt.Log(LogLevel::kWarning, w);
