@@ -25,9 +25,10 @@ Result<void> Delete(const Runtime& rt, const std::string& id, bool force) {
   }
   auto config = oci::LoadSpec(dir.path());
   if (config && !config->hooks.poststop.empty()) {
-    auto r = RunHooks(config->hooks.poststop, "poststop",
-                      oci::HookStateJson(ToOciState(record, oci::Status::kStopped)));
-    if (!r) rt.Log(LogLevel::kWarning, r.error().message);
+    for (const auto& failure : RunHooksReportingFailures(
+             config->hooks.poststop, "poststop",
+             oci::HookStateJson(ToOciState(record, oci::Status::kStopped))))
+      rt.Log(LogLevel::kWarning, failure);
   }
   return WithContext(dir.Remove(), "delete container \"" + id + "\"");
 }

@@ -169,4 +169,15 @@ Result<void> RunHooks(const std::vector<oci::Hook>& hooks, const char* kind,
   return {};
 }
 
+std::vector<std::string> RunHooksReportingFailures(const std::vector<oci::Hook>& hooks,
+                                                   const char* kind, const std::string& state_json) {
+  std::vector<std::string> failures;
+  for (size_t i = 0; i < hooks.size(); ++i) {
+    std::string what = std::string(kind) + " hook " + std::to_string(i) + " (" + hooks[i].path + ")";
+    auto r = RunHook(hooks[i], what, state_json);
+    if (!r) failures.push_back(r.error().message);
+  }
+  return failures;
+}
+
 }  // namespace berth::container

@@ -15,4 +15,9 @@ namespace berth::container {
 Result<void> RunHooks(const std::vector<oci::Hook>& hooks, const char* kind,
                       const std::string& state_json);
 
+// poststart and poststop: a failing hook is only a warning and the rest still
+// run (runtime-spec). Returns one message per failed hook.
+std::vector<std::string> RunHooksReportingFailures(const std::vector<oci::Hook>& hooks,
+                                                   const char* kind, const std::string& state_json);
+
 }  // namespace berth::container

@@ -94,14 +94,15 @@ Result<void> PlanNamespaces(const oci::Spec& spec, InitPlan& plan) {
 }
 
 Result<void> PlanHostname(const oci::Spec& spec, InitPlan& plan) {
-  bool new_uts = spec.linux && spec.HasNamespace("uts") && spec.FindNamespace("uts")->path.empty();
+  // As runc: a uts namespace of the container's own, new or joined by path.
+  bool own_uts = spec.HasNamespace("uts");
   if (!spec.hostname.empty()) {
-    if (!new_uts) return Fail("hostname: setting it needs a new uts namespace");
+    if (!own_uts) return Fail("hostname: setting it needs a uts namespace of the container");
     plan.hostname = spec.hostname;
     plan.set_hostname = true;
   }
   if (!spec.domainname.empty()) {
-    if (!new_uts) return Fail("domainname: setting it needs a new uts namespace");
+    if (!own_uts) return Fail("domainname: setting it needs a uts namespace of the container");
     plan.domainname = spec.domainname;
     plan.set_domainname = true;
   }

@@ -78,9 +78,10 @@ Result<void> Start(const Runtime& rt, const std::string& id) {
   auto config = oci::LoadSpec(dir.path());
   if (config && !config->hooks.poststart.empty()) {
     oci::State s = ToOciState(record, oci::Status::kRunning);
-    auto r = RunHooks(config->hooks.poststart, "poststart", oci::HookStateJson(s));
-    // The spec: a failing poststart hook is a warning, the container keeps running.
-    if (!r) rt.Log(LogLevel::kWarning, r.error().message);
+    // The spec: a failing poststart hook is a warning; the rest run, the container keeps running.
+    for (const auto& failure :
+         RunHooksReportingFailures(config->hooks.poststart, "poststart", oci::HookStateJson(s)))
+      rt.Log(LogLevel::kWarning, failure);
   }
   return {};
 }

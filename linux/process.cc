@@ -17,7 +17,8 @@ pid_t Clone3(uint64_t flags, int* pidfd, int exit_signal) noexcept {
   clone_args args;
   std::memset(&args, 0, sizeof args);
   args.flags = flags;
-  args.exit_signal = static_cast<uint64_t>(exit_signal);
+  // clone3 refuses an exit signal with CLONE_PARENT: the child inherits ours.
+  args.exit_signal = (flags & CLONE_PARENT) ? 0 : static_cast<uint64_t>(exit_signal);
   if (flags & CLONE_PIDFD) args.pidfd = reinterpret_cast<uint64_t>(pidfd);
   long r = ::syscall(SYS_clone3, &args, sizeof args);
   return r < 0 ? -errno : static_cast<pid_t>(r);
