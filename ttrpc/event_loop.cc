@@ -63,7 +63,6 @@ Result<std::unique_ptr<EventLoop>> EventLoop::Create() {
     return ErrnoError("epoll_ctl add eventfd");
   }
   auto tasks = std::make_shared<TaskQueue>(std::move(wake_fd));
-  tasks->loop_thread_ = std::this_thread::get_id();
   return std::unique_ptr<EventLoop>(new EventLoop(std::move(epoll_fd), std::move(tasks)));
 }
 
@@ -138,6 +137,15 @@ int EventLoop::WaitTimeoutMs(std::chrono::milliseconds max_wait) const {
 }
 
 Result<void> EventLoop::RunOnce(std::chrono::milliseconds max_wait) {
+  // Only while a thread is inside Run/RunOnce is it "the loop thread": before that,
+  // work from any thread is posted, which is always safe.
+  std::thread::id previous = tasks_->loop_thread_.exchange(std::this_thread::get_id());
+  Result<void> result = RunRound(max_wait);
+  tasks_->loop_thread_ = previous;
+  return result;
+}
+
+Result<void> EventLoop::RunRound(std::chrono::milliseconds max_wait) {
   epoll_event events[kMaxEventsPerWait];
   int n = ::epoll_wait(epoll_fd_.get(), events, kMaxEventsPerWait, WaitTimeoutMs(max_wait));
   if (n < 0) {
@@ -178,12 +186,12 @@ void EventLoop::RunPostedTasks() {
 }
 
 Result<void> EventLoop::Run() {
-  tasks_->loop_thread_ = std::this_thread::get_id();
-  while (!stop_requested_.load()) {
-    BERTH_TRY(RunOnce(std::chrono::milliseconds(-1)));
-  }
+  std::thread::id previous = tasks_->loop_thread_.exchange(std::this_thread::get_id());
+  Result<void> result;
+  while (result && !stop_requested_.load()) result = RunRound(std::chrono::milliseconds(-1));
   stop_requested_ = false;
-  return {};
+  tasks_->loop_thread_ = previous;
+  return result;
 }
 
 void EventLoop::Stop() {

@@ -3,9 +3,10 @@
 // cgroup OOM eventfds), so the whole daemon needs no thread per connection or process.
 //
 // Threading: Watch/Modify/Unwatch and the timer calls belong to the loop thread (the
-// thread in Run(), or the creating thread before Run()). Post() and Stop() may be called
-// from any thread. Fd handlers, timers and posted tasks all run on the loop thread, so
-// state they share needs no lock.
+// thread inside Run(), or whoever owns the loop before it runs). Post() and Stop() may
+// be called from any thread. Fd handlers, timers and posted tasks all run on the loop
+// thread, so state they share needs no lock. InLoopThread() is true only inside
+// Run()/RunOnce(), so code that posts "unless already on the loop" is safe before Run.
 #pragma once
 
 #include <sys/epoll.h>
@@ -94,6 +95,7 @@ class EventLoop {
 
  private:
   EventLoop(linux::UniqueFd epoll_fd, std::shared_ptr<TaskQueue> tasks);
+  Result<void> RunRound(std::chrono::milliseconds max_wait);
   int WaitTimeoutMs(std::chrono::milliseconds max_wait) const;
   void RunDueTimers();
   void RunPostedTasks();

@@ -9,6 +9,15 @@ namespace {
 std::string EncodeResponseFrame(uint32_t stream_id, const Status& status, std::string_view payload) {
   FrameBuilder builder;
   EncodeResponse(status, payload, builder.body());
+  size_t body_length = builder.body().size() - kFrameHeaderLength;
+  if (body_length > kMaxMessageLength) {
+    // ttrpc-go 1.1.1 would send it, and its own client then panics slicing the
+    // discarded body (client.go: p[:mh.Length]); later ttrpc-go releases refuse to send
+    // it and answer this status instead, which is what containerd can survive.
+    FrameBuilder refusal;
+    EncodeResponse(OversizedFrameStatus(static_cast<uint32_t>(body_length)), {}, refusal.body());
+    return std::move(refusal).Finish(stream_id, MessageType::kResponse);
+  }
   return std::move(builder).Finish(stream_id, MessageType::kResponse);
 }
 

@@ -120,12 +120,18 @@ TEST_F(ServerClient, OversizedRequestIsCode8AndConnectionSurvives) {
   EXPECT_TRUE(Echo(client, EchoOf("still here")).status.ok());
 }
 
-TEST_F(ServerClient, OversizedReplyIsCode8AtTheClient) {
+TEST_F(ServerClient, OversizedReplyIsReplacedByCode8) {
   Client client = Dial();
   EchoRequest request;
   request.set_reply_size(kMaxMessageLength);  // the reply envelope pushes it over
+  berth::test::v1::EchoReply would_be;
+  would_be.set_payload(std::string(kMaxMessageLength, 'r'));
+  would_be.set_service(kEchoService);
+  std::string body;
+  EncodeResponse(Status(), would_be.SerializeAsString(), body);
   auto result = Echo(client, request);
-  EXPECT_EQ(result.status.code, 8) << result.status.ToString();
+  EXPECT_EQ(result.status, Status(Code::kResourceExhausted, "message length " + std::to_string(body.size()) +
+                                                                " exceed maximum message size of 4194304"));
   EXPECT_TRUE(Echo(client, EchoOf("still here")).status.ok());
 }
 
