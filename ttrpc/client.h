@@ -48,8 +48,8 @@ class Client {
   ~Client();  // Close()
 
   using Callback = std::move_only_function<void(CallResult)>;
-  // Any thread. `done` runs once, on the loop thread (dropped uncalled only if the
-  // loop itself is destroyed first).
+  // Any thread. `done` runs once, on the loop thread (at once on the calling thread if
+  // this Client was closed; dropped uncalled only if the loop is destroyed first).
   void CallAsync(std::string_view service, std::string_view method, std::string_view payload,
                  const CallOptions& options, Callback done);
   // Blocks until the reply, the deadline or the close. Not from the loop thread:
