@@ -131,7 +131,9 @@ TEST_F(GoClientCppServer, OversizedReplyIsRefusedNotSent) {
 }
 
 TEST_F(GoClientCppServer, DeadlineReachesTheHandler) {
-  auto lines = GoCall({"-timeout", "200ms", "-wait-for-cancel"});
+  // -linger: the connection stays open, so the server sees the deadline rather than
+  // the client going away when its own context expires.
+  auto lines = GoCall({"-timeout", "200ms", "-wait-for-cancel", "-linger", "300ms"});
   ASSERT_EQ(lines.size(), 1u);
   // Either the client's own context expires first, or the handler's answer to its
   // cancellation (code 4, as a ttrpc-go handler returning ctx.Err()) arrives first.

@@ -78,6 +78,7 @@ func call(args []string) {
 	timeout := fs.Duration("timeout", 0, "")
 	concurrency := fs.Int("concurrency", 1, "concurrent calls on the one connection")
 	followup := fs.Bool("followup", false, "then make a small echo call on the same connection")
+	linger := fs.Duration("linger", 0, "keep the connection open this long after the calls")
 	var md metadataFlag
 	fs.Var(&md, "md", "metadata key=value (repeatable)")
 	fs.Parse(args)
@@ -148,4 +149,5 @@ func call(args []string) {
 		out := result(-2, err, req.Payload, req, &reply, time.Since(start))
 		emit(out)
 	}
+	time.Sleep(*linger)
 }
