@@ -56,6 +56,29 @@ struct CreateResult {
 Result<CreateResult> Create(const Runtime& rt, const CreateOptions& options);
 Result<void> Start(const Runtime& rt, const std::string& id);
 
+// `exec`: another process in a created or running container.
+struct ExecOptions {
+  std::string id;        // the container
+  oci::Process process;  // what to run, as `runc exec --process` takes it
+  int stdio[3] = {-1, -1, -1};  // -1: the process inherits ours
+  // With process.terminal: send the pty master to console_socket, or (the shim) hand
+  // it back in ExecResult.
+  std::string console_socket;
+  bool keep_pty_master = false;
+  std::string pid_file;
+  int preserve_fds = 0;
+};
+
+struct ExecResult {
+  pid_t pid = 0;               // a child of the caller (reap it)
+  linux::UniqueFd pidfd;
+  linux::UniqueFd pty_master;  // with keep_pty_master
+};
+
+// Returns once the process has exec'd; a failure before that (no such binary, a bad
+// cwd) is reported here and leaves nothing behind.
+Result<ExecResult> Exec(const Runtime& rt, const ExecOptions& options);
+
 // State as `berth state` prints it.
 Result<oci::State> State(const Runtime& rt, const std::string& id);
 Result<std::vector<oci::State>> List(const Runtime& rt);

@@ -279,4 +279,19 @@ Result<InitPlan> BuildInitPlan(const PlanInputs& in, PlanWarnings* warnings) {
   return plan;
 }
 
+Result<InitPlan> BuildExecPlan(const PlanInputs& in, std::vector<JoinedNamespace> joins,
+                               PlanWarnings* warnings) {
+  InitPlan plan;
+  plan.rootfs = in.rootfs;
+  plan.join_container = true;
+  plan.wait_for_start = false;
+  plan.two_stage = true;
+  plan.stage1_joins = std::move(joins);
+  for (const auto& ns : plan.stage1_joins)
+    if (ns.clone_flag == CLONE_NEWUSER) plan.user_namespace = true;
+  BERTH_TRY(PlanProcess(in, plan, warnings));
+  BERTH_TRY(PlanSeccomp(in, plan));
+  return plan;
+}
+
 }  // namespace berth::container

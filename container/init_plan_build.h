@@ -37,4 +37,10 @@ struct PlanWarnings {
 
 Result<InitPlan> BuildInitPlan(const PlanInputs& in, PlanWarnings* warnings);
 
+// exec: `in.process` run in the namespaces listed in `joins` (user first, mount last:
+// the other paths are under the host's /proc), with the container's seccomp filter.
+// Two stages, so that a joined pid namespace applies to the process itself.
+Result<InitPlan> BuildExecPlan(const PlanInputs& in, std::vector<JoinedNamespace> joins,
+                               PlanWarnings* warnings);
+
 }  // namespace berth::container

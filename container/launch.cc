@@ -128,6 +128,16 @@ Result<void> DriveInit(int sock, const LaunchHooks& hooks, LaunchedInit& out) {
 
 }  // namespace
 
+Result<void> WaitForExec(int sync) {
+  auto r = Receive(sync);
+  if (!r) {
+    if (r.error().code == EPIPE) return {};  // end of file: execve closed the socket
+    return Fail(std::move(r.error()));
+  }
+  if (r->msg.type == SyncType::kError) return Fail(InitError(r->msg));
+  return Fail("unexpected message from the process", EPROTO);
+}
+
 Result<void> WriteIdMaps(pid_t pid, const IdMaps& maps) {
   std::string proc = "/proc/" + std::to_string(pid);
   if (::geteuid() != 0) BERTH_TRY(linux::WriteExisting(proc + "/setgroups", "deny"));
@@ -182,6 +192,7 @@ Result<LaunchedInit> LaunchInit(InitPlan& plan, const IdMaps& maps, const Launch
   }
   auto r = DriveInit(ours.get(), hooks, out);
   if (!r) return fail(std::move(r.error()));
+  if (plan.join_container) out.sync = std::move(ours);
   return out;
 }
 

@@ -256,6 +256,8 @@ Result<Spec> ParseSpec(std::string_view json_text);
 
 // Parses just the "process" object of an exec --process file.
 Result<Process> ParseProcess(std::string_view json_text);
+// Parses a linux.resources object (`update --resources`, the shim's Update).
+Result<Resources> ParseResources(std::string_view json_text);
 
 // Reads and parses <bundle>/config.json.
 Result<Spec> LoadSpec(const std::string& bundle_dir);
