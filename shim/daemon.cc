@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -50,6 +51,13 @@ Result<linux::UniqueFd> SignalFd() {
   return linux::UniqueFd(fd);
 }
 
+// fd 3 must be the listening socket `start` handed over, not whatever fd 3 happens to be.
+bool IsListeningSocket(int fd) {
+  int accepting = 0;
+  socklen_t len = sizeof accepting;
+  return ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len) == 0 && accepting;
+}
+
 }  // namespace
 
 int RunDaemon(const Flags& flags) {
@@ -63,6 +71,10 @@ int RunDaemon(const Flags& flags) {
   SetLogFields(" runtime=io.containerd.berth.v2");
   if (flags.ns.empty()) {
     LogError("shim namespace cannot be empty");
+    return 1;
+  }
+  if (flags.socket.empty() && !IsListeningSocket(3)) {
+    LogError("fd 3 is not a listening socket: run the shim through its start action");
     return 1;
   }
   if (::prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) LogWarning("cannot become a child subreaper");

@@ -67,7 +67,8 @@ Result<pid_t> SpawnDaemon(const Flags& flags, const char* self_exe, int socket) 
   ::setpgid(0, 0);
   int null = ::open("/dev/null", O_RDWR);
   if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(null, 1) < 0 || ::dup2(null, 2) < 0) ::_exit(1);
-  if (::dup2(socket, 3) < 0) ::_exit(1);  // dup2 clears close-on-exec on fd 3
+  // dup2 clears close-on-exec, except when the socket is fd 3 already.
+  if (socket == 3 ? ::fcntl(3, F_SETFD, 0) < 0 : ::dup2(socket, 3) < 0) ::_exit(1);
   ::syscall(SYS_close_range, 4U, ~0U, 0U);
   ::execv("/proc/self/exe", argv.data());
   ::_exit(127);
