@@ -339,11 +339,17 @@ TEST_P(ShimApiTest, StatsPidsAndUpdate) {
   io::containerd::cgroups::v1::Metrics metrics;
   ASSERT_TRUE(metrics.ParseFromString(stats.stats().value()));
   EXPECT_GT(metrics.memory().usage().usage(), 0u);
-  EXPECT_EQ(metrics.pids().current(), 1u);
+  EXPECT_GE(metrics.pids().current(), 1u);
   task::PidsResponse pids;
   ASSERT_TRUE(shim->Call("Pids", WithId<task::PidsRequest>(id), pids).ok());
-  ASSERT_EQ(pids.processes_size(), 1);
-  EXPECT_EQ(pids.processes(0).pid(), started.pid());
+  // runc's shim may still count runc's own helpers right after start; berth has none.
+  if (is_berth()) {
+    EXPECT_EQ(metrics.pids().current(), 1u);
+    EXPECT_EQ(pids.processes_size(), 1);
+  }
+  bool found = false;
+  for (const auto& p : pids.processes()) found |= p.pid() == started.pid();
+  EXPECT_TRUE(found) << "the init is not among the pids";
   task::UpdateTaskRequest update;
   update.set_id(id);
   update.mutable_resources()->set_value(R"({"memory":{"limit":67108864}})");
