@@ -11,6 +11,7 @@
 #include "linux/process.h"
 #include "shim/errors.h"
 #include "shim/log.h"
+#include "shim/memory.h"
 #include "shim/proto_time.h"
 #include "shim/rootfs.h"
 #include "ttrpc/protobuf_payload.h"
@@ -25,6 +26,8 @@ namespace {
 
 // How long Delete waits for a process's output to be written out (runc's shim: 2 s).
 constexpr auto kOutputWait = 2s;
+// Quiet time after which an idle shim gives back memory (shim/memory.h).
+constexpr auto kIdleTrimDelay = 2s;
 
 struct CreatedInit {
   pid_t pid = 0;
@@ -129,6 +132,7 @@ TaskService::TaskService(ttrpc::EventLoop& loop, Publisher& publisher, WorkerPoo
 
 TaskService::~TaskService() {
   *alive_ = false;
+  if (idle_timer_) loop_.CancelTimer(idle_timer_);
   for (auto& [id, c] : containers_) {
     StopOomWatch(*c);
     StopPidWatch(c->init);
@@ -136,10 +140,23 @@ TaskService::~TaskService() {
   }
 }
 
+// Every request re-arms a timer; once the shim has been quiet for a while (and no
+// worker is busy, whose exit does the same), what the work made resident goes back.
+void TaskService::NoteActivity() {
+  if (idle_timer_) loop_.CancelTimer(idle_timer_);
+  idle_timer_ = loop_.RunAfter(kIdleTrimDelay, [this] {
+    idle_timer_ = 0;
+    if (workers_.threads() == 0) ReleaseIdleMemory();
+  });
+}
+
 ttrpc::ServiceMethods TaskService::Methods() {
   ttrpc::ServiceMethods m;
   auto bind = [this](void (TaskService::*f)(ttrpc::Request&, ttrpc::Responder)) {
-    return [this, f](ttrpc::Request call, ttrpc::Responder r) { (this->*f)(call, std::move(r)); };
+    return [this, f](ttrpc::Request call, ttrpc::Responder r) {
+      NoteActivity();
+      (this->*f)(call, std::move(r));
+    };
   };
   m["Create"] = bind(&TaskService::Create);
   m["Start"] = bind(&TaskService::Start);
@@ -149,8 +166,14 @@ ttrpc::ServiceMethods TaskService::Methods() {
   m["State"] = bind(&TaskService::State);
   m["Kill"] = bind(&TaskService::Kill);
   m["Pids"] = bind(&TaskService::Pids);
-  m["Pause"] = [this](ttrpc::Request call, ttrpc::Responder r) { Pause(call, std::move(r), true); };
-  m["Resume"] = [this](ttrpc::Request call, ttrpc::Responder r) { Pause(call, std::move(r), false); };
+  m["Pause"] = [this](ttrpc::Request call, ttrpc::Responder r) {
+    NoteActivity();
+    Pause(call, std::move(r), true);
+  };
+  m["Resume"] = [this](ttrpc::Request call, ttrpc::Responder r) {
+    NoteActivity();
+    Pause(call, std::move(r), false);
+  };
   m["Update"] = bind(&TaskService::Update);
   m["Stats"] = bind(&TaskService::Stats);
   m["ResizePty"] = bind(&TaskService::ResizePty);

@@ -87,6 +87,8 @@ class TaskService {
   Process* FindProcess(Container& c, const std::string& exec_id, ttrpc::Responder& r);
   void RemoveContainer(const ContainerPtr& c);
 
+  void NoteActivity();
+
   // Runs `work` on a worker and `done(result)` back on the loop.
   template <class Work, class Done>
   void Offload(Work work, Done done);
@@ -96,6 +98,7 @@ class TaskService {
   WorkerPool& workers_;
   ServiceConfig config_;
   std::map<std::string, ContainerPtr> containers_;
+  ttrpc::EventLoop::TimerId idle_timer_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

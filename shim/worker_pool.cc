@@ -1,9 +1,9 @@
 #include "shim/worker_pool.h"
 
-#include <malloc.h>
 #include <pthread.h>
 
 #include "shim/log.h"
+#include "shim/memory.h"
 
 namespace berth::shim {
 namespace {
@@ -81,8 +81,8 @@ void WorkerPool::Work() {
     lock.lock();
   }
   bool last = --threads_ == 0;
-  // What the tasks allocated goes back to the kernel once the shim is idle again.
-  if (last && tasks_.empty()) malloc_trim(0);
+  // The shim is idle again: what the burst of work made resident goes back.
+  if (last && tasks_.empty() && !stopping_) ReleaseIdleMemory();
   if (last) all_exited_.notify_all();
 }
 
