@@ -7,7 +7,7 @@
 
 namespace berth::shim {
 
-int RunStart(const Flags& flags, const char* self_exe);
+int RunStart(const Flags& flags);
 int RunDelete(const Flags& flags);
 
 }  // namespace berth::shim

@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "containerd-shim-berth-v2: shim namespace cannot be empty");
     return 1;
   }
-  if (flags->action == "start") return RunStart(*flags, argv[0]);
+  if (flags->action == "start") return RunStart(*flags);
   if (flags->action == "delete") return RunDelete(*flags);
   if (!flags->action.empty()) {
     std::fprintf(stderr, "containerd-shim-berth-v2: unknown action %s", flags->action.c_str());

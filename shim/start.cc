@@ -12,6 +12,7 @@
 #include "cgroup/cgroup.h"
 #include "linux/files.h"
 #include "shim/actions.h"
+#include "shim/daemon.h"
 #include "shim/options.h"
 #include "shim/socket.h"
 #include "ttrpc/unix_socket.h"
@@ -52,26 +53,21 @@ Result<std::optional<linux::UniqueFd>> Listen(const std::string& address) {
 }
 
 // The daemon: its own process group, fds 0-2 on /dev/null (containerd waits for the
-// pipes it gave `start` to close), the socket as fd 3; then a fresh image of this
-// binary, so that nothing of `start` lingers in its memory.
-Result<pid_t> SpawnDaemon(const Flags& flags, const char* self_exe, int socket) {
-  std::vector<std::string> args{self_exe, "-namespace", flags.ns, "-id", flags.id, "-address",
-                                flags.address};
-  if (flags.debug) args.push_back("-debug");
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
+// pipes it gave `start` to close), the socket as fd 3. `start` is single-threaded, so
+// the child can go on to be the daemon without an exec, which saves a process image
+// load on every container start; what `start` allocated is given back once idle.
+Result<pid_t> SpawnDaemon(const Flags& flags, int socket) {
   pid_t pid = ::fork();
   if (pid < 0) return ErrnoError("fork the shim daemon");
   if (pid > 0) return pid;
   ::setpgid(0, 0);
   int null = ::open("/dev/null", O_RDWR);
   if (null < 0 || ::dup2(null, 0) < 0 || ::dup2(null, 1) < 0 || ::dup2(null, 2) < 0) ::_exit(1);
-  // dup2 clears close-on-exec, except when the socket is fd 3 already.
-  if (socket == 3 ? ::fcntl(3, F_SETFD, 0) < 0 : ::dup2(socket, 3) < 0) ::_exit(1);
+  if (socket != 3 && ::dup2(socket, 3) < 0) ::_exit(1);
   ::syscall(SYS_close_range, 4U, ~0U, 0U);
-  ::execv("/proc/self/exe", argv.data());
-  ::_exit(127);
+  Flags daemon = flags;
+  daemon.action.clear();
+  ::_exit(RunDaemon(daemon));
 }
 
 void PlaceInCgroup(const std::string& cgroup, pid_t pid) {
@@ -96,7 +92,7 @@ void AdjustOomScore(pid_t pid) {
                              std::to_string(score));
 }
 
-Result<std::string> Start(const Flags& flags, const char* self_exe) {
+Result<std::string> Start(const Flags& flags) {
   if (flags.ns.empty()) return Fail("shim namespace cannot be empty");
   std::string group = BERTH_TRY(Grouping(flags.id));
   std::string address = SocketAddress(flags.address, flags.ns, group);
@@ -107,7 +103,7 @@ Result<std::string> Start(const Flags& flags, const char* self_exe) {
   std::string stdin_bytes = linux::ReadFd(0).value_or("");
   ShimOptions options;
   BERTH_TRY(ApplyOptionsBytes(stdin_bytes, options));
-  auto pid = SpawnDaemon(flags, self_exe, sock->get());
+  auto pid = SpawnDaemon(flags, sock->get());
   if (!pid) {
     RemoveSocket(address);
     return Fail(std::move(pid.error()));
@@ -119,8 +115,8 @@ Result<std::string> Start(const Flags& flags, const char* self_exe) {
 
 }  // namespace
 
-int RunStart(const Flags& flags, const char* self_exe) {
-  auto address = Start(flags, self_exe);
+int RunStart(const Flags& flags) {
+  auto address = Start(flags);
   if (!address) {
     std::fprintf(stderr, "containerd-shim-berth-v2: %s", address.error().message.c_str());
     return 1;

@@ -60,15 +60,23 @@ void ReleaseChildEnds(StdioSetup& s, bool failed) {
   if (failed && s.logger_pidfd) (void)linux::PidfdSendSignal(s.logger_pidfd.get(), SIGKILL);
 }
 
+std::string Since(std::chrono::steady_clock::time_point t0) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::steady_clock::now() - t0)
+                            .count());
+}
+
 Result<CreatedInit> CreateOnWorker(const task::CreateTaskRequest& req, const ShimOptions& options,
                                    const container::Runtime& rt, const std::string& ns,
                                    const std::string& rootfs) {
+  auto t0 = std::chrono::steady_clock::now();
   // What `delete` needs after a crash of the shim: the state root.
   BERTH_TRY(linux::WriteFileAtomic(req.bundle() + "/options.json", OptionsToJson(options), 0600));
   std::vector<RootfsMount> mounts;
   for (const auto& m : req.rootfs())
     mounts.push_back({m.type(), m.source(), {m.options().begin(), m.options().end()}});
   BERTH_TRY(MountRootfs(mounts, rootfs));
+  LogDebug("create: rootfs mounted at " + Since(t0) + " us");
   auto created = [&]() -> Result<CreatedInit> {
     StdioPaths paths{req.stdin(), req.stdout(), req.stderr(), req.terminal()};
     CreatedInit out;
@@ -81,7 +89,9 @@ Result<CreatedInit> CreateOnWorker(const task::CreateTaskRequest& req, const Shi
     co.pid_file = req.bundle() + "/init.pid";
     co.keep_pty_master = req.terminal();
     SetStdio(co, out.stdio);
+    LogDebug("create: stdio opened at " + Since(t0) + " us");
     auto result = container::Create(rt, co);
+    LogDebug("create: container created at " + Since(t0) + " us");
     ReleaseChildEnds(out.stdio, !result);
     if (!result) return Fail(std::move(result.error()));
     out.pid = result->pid;

@@ -18,6 +18,7 @@
 #include <set>
 #include <string>
 
+#include "shim/log.h"
 #include "shim/publisher.h"
 #include "shim/task_state.h"
 #include "shim/worker_pool.h"
@@ -108,7 +109,13 @@ void TaskService::Offload(Work work, Done done) {
   // The loop outlives the workers (the daemon stops them first); this object may not.
   ttrpc::EventLoop& loop = loop_;
   workers_.Run([&loop, alive, work = std::move(work), done = std::move(done)]() mutable {
+    auto started = std::chrono::steady_clock::now();
     auto result = work();
+    LogDebug("worker task took " +
+             std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::steady_clock::now() - started)
+                                .count()) +
+             " us");
     loop.Post([alive, done = std::move(done), result = std::move(result)]() mutable {
       if (!alive.expired()) done(std::move(result));
     });
