@@ -170,6 +170,26 @@ scenario_stdin() {
   check_sequence "$c" "create start exit[0] delete[0]"
 }
 
+scenario_logs() {
+  # binary://: a logging binary gets the streams; file://: both go into one file.
+  local b f; b=$(id logbin); f=$(id logfile)
+  local prefix="$dir/$b"
+  events_start
+  run --rm --log-uri "binary://$here/logger.sh?file=$prefix" "$IMAGE" "$b" \
+    sh -c 'echo to stdout; echo to stderr >&2; exit 2' && rc=0 || rc=$?
+  expect_eq "exit code" "$rc" 2
+  for _ in $(seq 50); do [ -s "$prefix.err" ] && [ -s "$prefix.out" ] && break; sleep 0.1; done
+  expect_eq "logger stdout" "$(cat "$prefix.out")" "to stdout"
+  expect_eq "logger stderr" "$(cat "$prefix.err")" "to stderr"
+  expect_eq "logger environment" "$(cat "$prefix.env")" "$CTD_NS/$b"
+  run --rm --log-uri "file://$dir/$f.log" "$IMAGE" "$f" sh -c 'echo one; echo two >&2; echo three'
+  expect_eq "file log" "$(sort "$dir/$f.log" | tr '\n' ' ')" "one three two "
+  events_stop
+  check_sequence "$b" "create start exit[2] delete[2]"
+  check_sequence "$f" "create start exit[0] delete[0]"
+  rm -f "$prefix".* "$dir/$f.log"
+}
+
 scenario_oom() {
   local c; c=$(id oom)
   events_start

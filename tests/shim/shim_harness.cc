@@ -234,7 +234,8 @@ std::string ShimProcess::RunDelete(const std::string& binary, const std::string&
 }
 
 std::string MakeBundle(const std::string& dir, const std::string& id,
-                       const std::vector<std::string>& args, bool terminal) {
+                       const std::vector<std::string>& args,
+                       const std::function<void(nlohmann::json&)>& edit) {
   std::string bundle = dir + "/" + id;
   ::mkdir(bundle.c_str(), 0711);
   auto spec = testing::RunCommand({BERTH_BINARY, "spec", "--bundle", bundle});
@@ -242,10 +243,11 @@ std::string MakeBundle(const std::string& dir, const std::string& id,
   std::ifstream in(bundle + "/config.json");
   nlohmann::json j = nlohmann::json::parse(in);
   j["process"]["args"] = args;
-  j["process"]["terminal"] = terminal;
+  j["process"]["terminal"] = false;
   j["root"]["path"] = testing::SharedRootfs();
   j["root"]["readonly"] = true;
   j["linux"]["cgroupsPath"] = "/" + id;
+  if (edit) edit(j);
   std::ofstream(bundle + "/config.json") << j.dump();
   return bundle;
 }

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include <google/protobuf/message_lite.h>
+#include <nlohmann/json.hpp>
 
 #include "ttrpc/client.h"
 #include "ttrpc/event_loop.h"
@@ -111,8 +113,10 @@ class ShimProcess {
 
 // A bundle whose config.json (runc's default spec) runs `args` on the shared busybox
 // rootfs, with its cgroup at /<id>.
+// `edit` may change the config before it is written.
 std::string MakeBundle(const std::string& dir, const std::string& id,
-                       const std::vector<std::string>& args, bool terminal = false);
+                       const std::vector<std::string>& args,
+                       const std::function<void(nlohmann::json&)>& edit = nullptr);
 
 // A containerd.runc.v1.Options Any with `root` as the runtime root.
 std::string RuncOptionsAny(const std::string& root);
