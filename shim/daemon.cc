@@ -93,13 +93,16 @@ int RunDaemon(const Flags& flags) {
     server_options.log = [](std::string_view m) { LogWarning(m); };
     ttrpc::Server server(**loop, server_options);
     bool stopping = false;
+    // Read now: in a group, the first container's bundle (our working directory) may be
+    // gone by the time the last one leaves.
+    std::string address = linux::ReadFile(bundle + "/address").value_or("");
     auto stop = [&] {
       if (stopping) return;
       stopping = true;
       LogInfo("shim shutting down");
       server.Shutdown([&] {
         // Our socket goes with us, as runc's shim removes it.
-        if (auto address = linux::ReadFile(bundle + "/address")) RemoveSocket(*address);
+        if (!address.empty()) RemoveSocket(address);
         publisher.Flush(kEventFlushTimeout, [&] { (*loop)->Stop(); });
       });
     };

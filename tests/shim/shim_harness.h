@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <ostream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -74,6 +75,8 @@ struct ShimKind {
   std::string name;    // "berth" or "runc"
   std::string binary;  // path of the shim binary
 };
+// Test names and failure messages show the shim's name.
+inline void PrintTo(const ShimKind& kind, std::ostream* os) { *os << kind.name; }
 
 // One started shim (one `start`), its socket and a client.
 class ShimProcess {
