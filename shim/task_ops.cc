@@ -72,7 +72,7 @@ void TaskService::Kill(ttrpc::Request& call, ttrpc::Responder r) {
   Process* p = FindProcess(*c, req->exec_id(), r);
   if (!p) return;
   int signal = static_cast<int>(req->signal());
-  if (!p->exec_id.empty() && p->phase == Phase::kCreated)
+  if (!p->exec_id.empty() && !p->pidfd && !p->exit)
     return r.Fail(FailedPrecondition("process not created"));
   if (p->exit || !p->pidfd) return r.Fail(ProcessFinished());
   if (p->exec_id.empty() && req->all() && c->cgroup) {

@@ -442,6 +442,8 @@ void TaskService::Delete(ttrpc::Request& call, ttrpc::Responder r) {
       if (it == c->execs.end()) return r.Fail(NotFound("process does not exist " + exec_id));
       task::DeleteResponse resp;
       FillDelete(resp, *it->second);
+      // Waits on an exec that never ran: it never will.
+      for (auto& w : it->second->waiters) w.Fail(NotFound("process does not exist " + exec_id));
       if (it->second->io) it->second->io->Close();
       StopPidWatch(*it->second);
       c->execs.erase(it);
