@@ -131,7 +131,7 @@ Result<void> FsManager::AddProcess(pid_t pid) {
 
 Result<void> FsManager::Update(const oci::Resources& resources) {
   BERTH_TRY(ValidateResources(paths_.mode, resources));
-  return ApplyResources(paths_, resources);
+  return UpdateResources(paths_, resources);
 }
 
 Result<void> FsManager::Freeze() {

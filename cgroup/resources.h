@@ -25,6 +25,12 @@ std::set<std::string> V2ControllersFor(const Paths& paths, const oci::Resources*
 // mounted").
 Result<void> ApplyResources(const Paths& paths, const oci::Resources& r);
 
+// `update`: ApplyResources, and when a write fails, the one-value files already written
+// (limits, shares, cpusets, ...) get their previous content back, so a rejected value
+// does not leave the container half-changed. Device rules, throttles and rdma lists are
+// not put back.
+Result<void> UpdateResources(const Paths& paths, const oci::Resources& r);
+
 // Checks what can be checked without touching the kernel (device rules, unified keys on
 // a v1 host, the v2 swap conversion).
 Result<void> ValidateResources(Mode mode, const oci::Resources& r);

@@ -35,6 +35,11 @@ void AddList(CLI::App& app, Action& action);
 void AddSpec(CLI::App& app, Action& action);
 void AddFeatures(CLI::App& app, Action& action);
 void AddStop(CLI::App& app, Action& action);
+void AddPause(CLI::App& app, Action& action);
+void AddResume(CLI::App& app, Action& action);
+void AddUpdate(CLI::App& app, Action& action);
+void AddPs(CLI::App& app, Action& action);
+void AddEvents(CLI::App& app, Action& action);
 
 // Options shared by create and run.
 struct CreateFlags {

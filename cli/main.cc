@@ -41,6 +41,11 @@ int Run(int argc, char** argv) {
   AddSpec(app, action);
   AddFeatures(app, action);
   AddStop(app, action);
+  AddPause(app, action);
+  AddResume(app, action);
+  AddUpdate(app, action);
+  AddPs(app, action);
+  AddEvents(app, action);
 
   try {
     app.parse(argc, argv);

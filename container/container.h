@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -70,5 +71,35 @@ Result<void> Stop(const Runtime& rt, const std::string& id, int timeout_seconds)
 
 // Removes a created or stopped container (a running one only with `force`).
 Result<void> Delete(const Runtime& rt, const std::string& id, bool force);
+
+// `pause`: freezes every process of a running container; `resume` thaws a paused
+// one. Both return once the kernel reports the cgroup frozen / thawed.
+Result<void> Pause(const Runtime& rt, const std::string& id);
+Result<void> Resume(const Runtime& rt, const std::string& id);
+
+// `update`: changes the resources that are set in `resources` (0 / absent = leave
+// as is) of a created, running or paused container. As with runc, device rules are
+// not changed. A value the kernel refuses is an error naming the file and value, and
+// the files already written get their previous values back.
+Result<void> Update(const Runtime& rt, const std::string& id, const oci::Resources& resources);
+
+// `ps`: the pids of every process in the container's cgroup, as the host sees them.
+Result<std::vector<pid_t>> Processes(const Runtime& rt, const std::string& id);
+// `ps` table: the header of `ps_output` (the host's ps) and the rows whose PID column
+// is one of `pids`, as runc prints them.
+Result<std::string> FilterPsTable(const std::string& ps_output, const std::vector<pid_t>& pids);
+
+struct EventsOptions {
+  bool stats_once = false;  // one stats event, then return
+  int64_t interval_ms = 5000;
+  // Readable (a signalfd, an eventfd) = stop and return success. -1: none.
+  int stop_fd = -1;
+};
+
+// `events`: runc's event stream, one JSON object per call of `emit` (no newline):
+// {"type":"stats","id":...,"data":{...}} every interval, {"type":"oom","id":...} on each
+// OOM event. Returns when the container's cgroup is gone or `stop_fd` is readable.
+Result<void> Events(const Runtime& rt, const std::string& id, const EventsOptions& options,
+                    const std::function<void(const std::string&)>& emit);
 
 }  // namespace berth::container

@@ -309,6 +309,13 @@ Result<Process> ParseProcess(std::string_view json_text) {
   return p;
 }
 
+Result<Resources> ParseResources(std::string_view json_text) {
+  Json j = BERTH_TRY(ParseJsonText(json_text, "resources"));
+  Resources r;
+  BERTH_TRY(ParseInto(Fields(j, "resources"), r));
+  return r;
+}
+
 const Namespace* Spec::FindNamespace(std::string_view type) const {
   if (!linux) return nullptr;
   for (const auto& ns : linux->namespaces)
