@@ -16,7 +16,7 @@ PACKAGES=(
   golang-github-containerd-ttrpc-dev
   golang-github-opencontainers-runtime-tools-dev golang-github-google-uuid-dev
   # fuzzing and benchmarks
-  clang libclang-rt-14-dev hyperfine patch tar gzip
+  clang libclang-rt-14-dev hyperfine patch tar gzip jq
 )
 
 missing=()
