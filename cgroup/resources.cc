@@ -1,5 +1,7 @@
 #include "cgroup/resources.h"
 
+#include "cgroup/fs.h"
+
 #include <functional>
 
 #include "cgroup/devices.h"
@@ -8,6 +10,25 @@
 #include "cgroup/v2_devices.h"
 
 namespace berth::cgroup {
+namespace {
+
+// hugetlb.<size>.limit_in_bytes (v1) or hugetlb.<size>.max (v2). A size the kernel
+// does not offer has no file: say so instead of "No such file or directory".
+Result<void> SetHugetlb(const std::string& dir, const std::vector<oci::HugepageLimit>& limits,
+                        const char* suffix) {
+  for (const auto& l : limits) {
+    std::string file = "hugetlb." + l.page_size + "." + suffix;
+    if (l.page_size.find('/') != std::string::npos || !fs::Exists(dir, file))
+      return Fail("write " + std::to_string(l.limit) + " to " + fs::Join(dir, file) +
+                      ": the kernel has no huge page size \"" + l.page_size + "\"",
+                  EINVAL);
+    BERTH_TRY(fs::Write(dir, file, std::to_string(l.limit)));
+  }
+  return {};
+}
+
+}  // namespace
+
 namespace {
 
 bool CpuSet(const oci::Resources& r) {
@@ -73,8 +94,8 @@ const std::vector<Group>& Groups() {
        [](auto& d, auto& r) { return v1::SetBlkio(d, *r.block_io); },
        [](auto& d, auto& r) { return v2::SetIo(d, *r.block_io); }},
       {"hugepageLimits", [](auto& r) { return !r.hugepage_limits.empty(); }, "hugetlb", "hugetlb",
-       [](auto& d, auto& r) { return v1::SetHugetlb(d, r.hugepage_limits); },
-       [](auto& d, auto& r) { return v2::SetHugetlb(d, r.hugepage_limits); }},
+       [](auto& d, auto& r) { return SetHugetlb(d, r.hugepage_limits, "limit_in_bytes"); },
+       [](auto& d, auto& r) { return SetHugetlb(d, r.hugepage_limits, "max"); }},
       {"network (classID)", NetClsSet, "net_cls", "",
        [](auto& d, auto& r) { return v1::SetNetCls(d, *r.network); }, nullptr},
       {"network (priorities)", NetPrioSet, "net_prio", "",

@@ -283,19 +283,9 @@ void LoadSeccomp(InitContext& ctx) noexcept {
 [[noreturn]] void FinishProcess(InitContext& ctx) noexcept {
   const InitPlan& p = ctx.plan;
   bool filter_pending = p.has_seccomp && !p.seccomp_before_start;
+  bool filter_before_user = filter_pending && p.seccomp_early;
   DropBoundingSet(ctx);
-  if (filter_pending && p.seccomp_early) {
-    EnterWorkingDirectory(ctx);
-    RunContainerHooks(ctx, p.start_container_hooks);
-    ApplyProcessAttributes(ctx);
-    ApplyAppArmor(ctx);
-    RestoreSigpipe();
-    MarkFdsCloseOnExec(ctx);
-    LoadSeccomp(ctx);
-    SwitchUserAndCapabilities(ctx);
-    Exec(ctx);
-  }
-  SwitchUserAndCapabilities(ctx);
+  if (!filter_before_user) SwitchUserAndCapabilities(ctx);
   EnterWorkingDirectory(ctx);
   RunContainerHooks(ctx, p.start_container_hooks);
   ApplyProcessAttributes(ctx);
@@ -303,6 +293,7 @@ void LoadSeccomp(InitContext& ctx) noexcept {
   RestoreSigpipe();
   MarkFdsCloseOnExec(ctx);
   if (filter_pending) LoadSeccomp(ctx);
+  if (filter_before_user) SwitchUserAndCapabilities(ctx);
   Exec(ctx);
 }
 
