@@ -11,6 +11,25 @@
 namespace berth::cgroup {
 namespace {
 
+// hugetlb.<size>.limit_in_bytes (v1) or hugetlb.<size>.max (v2). A size the kernel
+// does not offer has no file: say so instead of "No such file or directory".
+Result<void> SetHugetlb(const std::string& dir, const std::vector<oci::HugepageLimit>& limits,
+                        const char* suffix) {
+  for (const auto& l : limits) {
+    std::string file = "hugetlb." + l.page_size + "." + suffix;
+    if (l.page_size.find('/') != std::string::npos || !fs::Exists(dir, file))
+      return Fail("write " + std::to_string(l.limit) + " to " + fs::Join(dir, file) +
+                      ": the kernel has no huge page size \"" + l.page_size + "\"",
+                  EINVAL);
+    BERTH_TRY(fs::Write(dir, file, std::to_string(l.limit)));
+  }
+  return {};
+}
+
+}  // namespace
+
+namespace {
+
 bool CpuSet(const oci::Resources& r) {
   if (!r.cpu) return false;
   const auto& c = *r.cpu;
@@ -108,8 +127,9 @@ const std::vector<Group>& Groups() {
                                 : Files{"io.weight", "io.bfq.weight"};
        }},
       {"hugepageLimits", [](auto& r) { return !r.hugepage_limits.empty(); }, "hugetlb", "hugetlb",
-       [](auto& d, auto& r) { return v1::SetHugetlb(d, r.hugepage_limits); },
-       [](auto& d, auto& r) { return v2::SetHugetlb(d, r.hugepage_limits); }, HugetlbFiles},
+       [](auto& d, auto& r) { return SetHugetlb(d, r.hugepage_limits, "limit_in_bytes"); },
+       [](auto& d, auto& r) { return SetHugetlb(d, r.hugepage_limits, "max"); },
+       HugetlbFiles},
       {"network (classID)", NetClsSet, "net_cls", "",
        [](auto& d, auto& r) { return v1::SetNetCls(d, *r.network); }, nullptr,
        [](auto&, Where) { return Files{"net_cls.classid"}; }},

@@ -148,6 +148,8 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
   in.rootfs = rootfs;
   in.process = &*spec.process;
   in.no_pivot = o.no_pivot;
+  in.no_new_keyring = o.no_new_keyring;
+  in.container_id = o.id;
   in.preserve_fds = o.preserve_fds;
   in.listen_fds = ListenFdsFromEnvironment();
   in.seccomp_cache_dir = rt.root + "/.seccomp-cache";

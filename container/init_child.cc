@@ -89,6 +89,33 @@ void CloseOtherFds(const InitPlan& plan) noexcept {
   ::syscall(SYS_close_range, first, ~0U, 0);
 }
 
+// Joins a fresh session keyring and lets its user search it (as runc does).
+void JoinSessionKeyring(InitContext& ctx) noexcept {
+  constexpr int kJoinSessionKeyring = 1, kSetPerm = 5, kDescribe = 6;
+  long key = ::syscall(SYS_keyctl, kJoinSessionKeyring, ctx.plan.session_keyring.c_str());
+  if (key < 0) {
+    if (errno == ENOSYS) return;  // kernel without keys
+    ctx.Fail(errno, "join a session keyring");
+  }
+  // "type;uid;gid;perm;description": perm is the 4th field, in hex.
+  char desc[256] = {};
+  long n = ::syscall(SYS_keyctl, kDescribe, key, desc, sizeof desc - 1);
+  if (n < 0) ctx.Fail(errno, "describe the session keyring");
+  const char* p = desc;
+  for (int field = 0; field < 3 && p; ++field) {
+    p = std::strchr(p, ';');
+    if (p) ++p;
+  }
+  unsigned long perm = 0;
+  for (; p && *p && *p != ';'; ++p) {
+    int digit = (*p >= '0' && *p <= '9') ? *p - '0' : (*p | 0x20) - 'a' + 10;
+    perm = perm * 16 + static_cast<unsigned long>(digit);
+  }
+  constexpr unsigned long kUserSearch = 0x00080000;
+  if (::syscall(SYS_keyctl, kSetPerm, key, perm | kUserSearch) < 0)
+    ctx.Fail(errno, "set the session keyring's permissions");
+}
+
 void BecomeRootInUserNamespace(InitContext& ctx) noexcept {
   ctx.Check(SetResGid(0), "setresgid 0 in the user namespace");
   ctx.Check(SetResUid(0), "setresuid 0 in the user namespace");
@@ -256,19 +283,9 @@ void LoadSeccomp(InitContext& ctx) noexcept {
 [[noreturn]] void FinishProcess(InitContext& ctx) noexcept {
   const InitPlan& p = ctx.plan;
   bool filter_pending = p.has_seccomp && !p.seccomp_before_start;
+  bool filter_before_user = filter_pending && p.seccomp_early;
   DropBoundingSet(ctx);
-  if (filter_pending && p.seccomp_early) {
-    EnterWorkingDirectory(ctx);
-    RunContainerHooks(ctx, p.start_container_hooks);
-    ApplyProcessAttributes(ctx);
-    ApplyAppArmor(ctx);
-    RestoreSigpipe();
-    MarkFdsCloseOnExec(ctx);
-    LoadSeccomp(ctx);
-    SwitchUserAndCapabilities(ctx);
-    Exec(ctx);
-  }
-  SwitchUserAndCapabilities(ctx);
+  if (!filter_before_user) SwitchUserAndCapabilities(ctx);
   EnterWorkingDirectory(ctx);
   RunContainerHooks(ctx, p.start_container_hooks);
   ApplyProcessAttributes(ctx);
@@ -276,6 +293,7 @@ void LoadSeccomp(InitContext& ctx) noexcept {
   RestoreSigpipe();
   MarkFdsCloseOnExec(ctx);
   if (filter_pending) LoadSeccomp(ctx);
+  if (filter_before_user) SwitchUserAndCapabilities(ctx);
   Exec(ctx);
 }
 
@@ -319,6 +337,12 @@ void InitContext::Send(SyncType type, int32_t value, int fd) noexcept {
   long r = fd >= 0 ? linux::SendFdNoAlloc(sync_fd, fd, &msg, len)
                    : (::send(sync_fd, &msg, len, MSG_NOSIGNAL) < 0 ? -errno : 0);
   if (r < 0) ::_exit(kInitFailedExit);  // the runtime is gone: nobody to tell
+}
+
+void InitContext::WaitForCgroup() noexcept {
+  if (in_cgroup) return;
+  Expect(SyncType::kCgroupJoined);
+  in_cgroup = true;
 }
 
 int32_t InitContext::Expect(SyncType type) noexcept {
@@ -374,8 +398,12 @@ void RunInit(InitPlan& plan) noexcept {
   ctx.host_pid = ctx.Expect(SyncType::kGo);
   if (plan.user_namespace && plan.become_root_in_userns) BecomeRootInUserNamespace(ctx);
   JoinNamespaces(ctx, plan.joins);
-  if (plan.unshare_after_go)
+  if (!plan.session_keyring.empty()) JoinSessionKeyring(ctx);
+  if (plan.unshare_after_go) {
+    // The new cgroup namespace's root is the cgroup we are in: be in ours first.
+    ctx.WaitForCgroup();
     ctx.CheckErrno(::unshare(static_cast<int>(plan.unshare_after_go)), "unshare namespaces");
+  }
   if (plan.set_hostname)
     ctx.CheckErrno(::sethostname(plan.hostname.data(), plan.hostname.size()), "sethostname ",
                    plan.hostname.c_str());
@@ -388,6 +416,7 @@ void RunInit(InitPlan& plan) noexcept {
   if (plan.terminal) SetupTerminal(ctx);
   FinishRootfs(ctx);
   ResolveExecutable(ctx);
+  ctx.WaitForCgroup();
   if (plan.has_seccomp && plan.seccomp_before_start) LoadSeccompAtCreate(ctx);
   ctx.Send(SyncType::kCreated);
   ::close(ctx.sync_fd);

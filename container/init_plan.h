@@ -76,7 +76,8 @@ struct SysctlWrite {
 
 // Parent <-> init messages over a SOCK_SEQPACKET socketpair.
 enum class SyncType : uint32_t {
-  kGo = 1,          // parent: maps written, cgroup joined: carry on (value = init's host pid)
+  kGo = 1,          // parent: maps written, carry on (value = init's host pid)
+  kCgroupJoined,    // parent: init is in its cgroup (waited for before forks and cgroupns)
   kNeedIdMaps,      // stage 1: write my uid/gid maps (value = my pid)
   kStage2Pid,       // stage 1: init's pid in `value`, its pidfd attached
   kRunHooks,        // init: run prestart/createRuntime hooks now
@@ -105,6 +106,10 @@ struct InitPlan {
   std::string timens_offsets;          // "monotonic 1 0\nboottime 2 0\n"
   bool user_namespace = false;         // init runs in a new user namespace
   bool become_root_in_userns = false;  // container uid 0 is mapped
+
+  // A new session keyring named after the container ("" with --no-new-keyring),
+  // so that keys of the caller's session are not reachable from the container.
+  std::string session_keyring;
 
   // UTS.
   std::string hostname, domainname;

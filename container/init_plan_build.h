@@ -17,6 +17,8 @@ struct PlanInputs {
   std::string rootfs;        // absolute, resolved
   const oci::Process* process = nullptr;  // spec->process unless exec
   bool no_pivot = false;
+  bool no_new_keyring = false;
+  std::string container_id;
   int preserve_fds = 0;
   int listen_fds = 0;        // $LISTEN_FDS of the runtime (socket activation)
   std::string seccomp_cache_dir;

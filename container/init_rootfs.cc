@@ -280,6 +280,8 @@ void PrepareRootfs(InitContext& ctx) noexcept {
   }
   if (!p.cwd.empty()) MakeWorkingDirectory(root_fd, p.cwd.c_str());
   ::close(root_fd);
+  // Hooks are processes of the container: they start inside its cgroup.
+  if (p.parent_hooks || !p.create_container_hooks.empty()) ctx.WaitForCgroup();
   if (p.parent_hooks) {
     ctx.Send(SyncType::kRunHooks);
     ctx.Expect(SyncType::kHooksDone);

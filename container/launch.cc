@@ -102,7 +102,16 @@ Result<void> DriveStage1(int sock, pid_t stage1, const IdMaps& maps, LaunchedIni
 }
 
 Result<void> DriveInit(int sock, const LaunchHooks& hooks, LaunchedInit& out) {
+  // Init starts on its mounts at once; joining the cgroup (a v1 cgroup.procs
+  // write waits for an RCU grace period, several ms) overlaps with that work.
   BERTH_TRY(Send(sock, SyncType::kGo, out.pid));
+  if (hooks.place) BERTH_TRY(hooks.place(out.pid));
+  if (auto sent = Send(sock, SyncType::kCgroupJoined); !sent) {
+    // Init failed meanwhile: its own report says why, better than EPIPE.
+    auto report = Receive(sock);
+    if (report && report->msg.type == SyncType::kError) return Fail(InitError(report->msg));
+    return sent;
+  }
   for (;;) {
     Received r = BERTH_TRY(Receive(sock));
     switch (r.msg.type) {
@@ -175,10 +184,6 @@ Result<LaunchedInit> LaunchInit(InitPlan& plan, const IdMaps& maps, const Launch
       auto r = WriteIdMaps(out.pid, maps);
       if (!r) return fail(std::move(r.error()));
     }
-  }
-  if (hooks.place) {
-    auto r = hooks.place(out.pid);
-    if (!r) return fail(std::move(r.error()));
   }
   auto r = DriveInit(ours.get(), hooks, out);
   if (!r) return fail(std::move(r.error()));
