@@ -131,7 +131,10 @@ Result<void> FsManager::AddProcess(pid_t pid) {
 
 Result<void> FsManager::Update(const oci::Resources& resources) {
   BERTH_TRY(ValidateResources(paths_.mode, resources));
-  return UpdateResources(paths_, resources);
+  if (!resources.cpu) return UpdateResources(paths_, resources);
+  oci::Resources r = resources;
+  KeepCurrentCpuBandwidth(paths_, *r.cpu);
+  return UpdateResources(paths_, r);
 }
 
 Result<void> FsManager::Freeze() {

@@ -1,5 +1,6 @@
 #include "cgroup/resources.h"
 
+#include <charconv>
 #include <functional>
 
 #include "cgroup/devices.h"
@@ -269,6 +270,31 @@ Result<void> ApplyResources(const Paths& paths, const oci::Resources& r) {
     }
   }
   return {};
+}
+
+void KeepCurrentCpuBandwidth(const Paths& paths, oci::Cpu& cpu) {
+  bool quota_set = cpu.quota && *cpu.quota != 0, period_set = cpu.period && *cpu.period != 0;
+  if (quota_set == period_set) return;
+  std::string quota, period;
+  if (paths.mode != Mode::kUnified && paths.v1.contains("cpu")) {
+    const std::string& dir = paths.v1.at("cpu");
+    quota = fs::ReadTrimmed(dir, "cpu.cfs_quota_us").value_or("");
+    period = fs::ReadTrimmed(dir, "cpu.cfs_period_us").value_or("");
+  } else if (paths.mode != Mode::kLegacy && !paths.unified.empty()) {
+    auto f = fs::Fields(fs::ReadTrimmed(paths.unified, "cpu.max").value_or(""));
+    if (f.size() == 2) {
+      quota = f[0] == "max" ? "-1" : f[0];
+      period = f[1];
+    }
+  }
+  if (!quota_set) {
+    int64_t q = 0;
+    if (std::from_chars(quota.data(), quota.data() + quota.size(), q).ec == std::errc()) cpu.quota = q;
+  } else {
+    uint64_t p = 0;
+    if (std::from_chars(period.data(), period.data() + period.size(), p).ec == std::errc())
+      cpu.period = p;
+  }
 }
 
 Result<void> UpdateResources(const Paths& paths, const oci::Resources& r) {

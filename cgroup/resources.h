@@ -31,6 +31,12 @@ Result<void> ApplyResources(const Paths& paths, const oci::Resources& r);
 // not put back.
 Result<void> UpdateResources(const Paths& paths, const oci::Resources& r);
 
+// An update that gives only a CFS quota or only a period keeps the other at its current
+// value, as runc's update does: fills the unset one of `cpu` from the container's cgroup
+// (v1 cpu.cfs_quota_us / cpu.cfs_period_us, v2 cpu.max). v2's cpu.max and systemd's
+// CPUQuotaPerSecUSec need both; on v1 rewriting the current value changes nothing.
+void KeepCurrentCpuBandwidth(const Paths& paths, oci::Cpu& cpu);
+
 // Checks what can be checked without touching the kernel (device rules, unified keys on
 // a v1 host, the v2 swap conversion).
 Result<void> ValidateResources(Mode mode, const oci::Resources& r);

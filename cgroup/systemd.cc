@@ -342,7 +342,10 @@ class SystemdManager final : public FsManager {
     return {};
   }
 
-  Result<void> Update(const oci::Resources& r) override {
+  Result<void> Update(const oci::Resources& resources) override {
+    oci::Resources r = resources;
+    // CPUQuotaPerSecUSec needs the quota and the period: keep the one not given.
+    if (r.cpu) KeepCurrentCpuBandwidth(paths_, *r.cpu);
     auto conn = BERTH_TRY(Connection::Open());
     int version = BERTH_TRY(conn->Version());
     std::string devices = linux::ReadFile("/proc/devices").value_or("");

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
 
 #include "cgroup/fs.h"
 #include "linux/files.h"
@@ -30,23 +29,6 @@ int64_t NowMs() {
   struct timespec ts;
   ::clock_gettime(CLOCK_MONOTONIC, &ts);
   return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-// Fills whichever of quota/period is unset from the current "quota period" in cpu.max.
-void KeepCurrentCpuMax(const std::string& dir, std::optional<int64_t>& quota,
-                       std::optional<uint64_t>& period) {
-  auto now = fs::ReadTrimmed(dir, "cpu.max");
-  if (!now) return;
-  auto f = fs::Fields(*now);
-  if (f.size() != 2) return;
-  if (!(quota && *quota != 0)) {
-    int64_t q = -1;
-    if (f[0] == "max" || std::from_chars(f[0].data(), f[0].data() + f[0].size(), q).ec == std::errc())
-      quota = q;
-  } else {
-    uint64_t p = 0;
-    if (std::from_chars(f[1].data(), f[1].data() + f[1].size(), p).ec == std::errc()) period = p;
-  }
 }
 
 }  // namespace
@@ -90,15 +72,8 @@ Result<void> SetCpu(const std::string& dir, const oci::Cpu& cpu) {
                 EINVAL);
   if (cpu.shares && *cpu.shares != 0)
     BERTH_TRY(fs::Write(dir, "cpu.weight", Str(SharesToWeight(*cpu.shares))));
-  bool quota_set = cpu.quota && *cpu.quota != 0, period_set = cpu.period && *cpu.period != 0;
-  if (quota_set || period_set) {
-    std::optional<int64_t> quota = cpu.quota;
-    std::optional<uint64_t> period = cpu.period;
-    // cpu.max holds both: an update giving one keeps the other's current value, as
-    // runc's update does (v1 keeps it for free in its separate files).
-    if (quota_set != period_set) KeepCurrentCpuMax(dir, quota, period);
-    BERTH_TRY(fs::Write(dir, "cpu.max", CpuMax(quota, period)));
-  }
+  if ((cpu.quota && *cpu.quota != 0) || (cpu.period && *cpu.period != 0))
+    BERTH_TRY(fs::Write(dir, "cpu.max", CpuMax(cpu.quota, cpu.period)));
   if (cpu.burst) BERTH_TRY(fs::Write(dir, "cpu.max.burst", Str(*cpu.burst)));
   if (cpu.idle) BERTH_TRY(fs::Write(dir, "cpu.idle", Str(*cpu.idle)));
   return {};
