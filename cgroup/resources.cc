@@ -98,21 +98,24 @@ const std::vector<Group>& Groups() {
       {"cpu (cpus/mems)", CpusetSet, "cpuset", "cpuset",
        [](auto& d, auto& r) { return v1::SetCpuset(d, *r.cpu); },
        [](auto& d, auto& r) { return v2::SetCpuset(d, *r.cpu); },
-       [](auto&, Where) { return Files{"cpuset.cpus", "cpuset.mems"}; }},
+       [](auto&, Where) {
+         return Files{"cpuset.cpus", "cpuset.mems"};
+       }},
       {"cpu", CpuSet, "cpu", "cpu", [](auto& d, auto& r) { return v1::SetCpu(d, *r.cpu); },
        [](auto& d, auto& r) { return v2::SetCpu(d, *r.cpu); },
        [](auto&, Where w) {
-         return w == Where::kV1 ? Files{"cpu.shares", "cpu.cfs_period_us", "cpu.cfs_quota_us",
-                                        "cpu.cfs_burst_us", "cpu.rt_period_us",
-                                        "cpu.rt_runtime_us", "cpu.idle"}
-                                : Files{"cpu.weight", "cpu.max", "cpu.max.burst", "cpu.idle"};
+         return w == Where::kV1
+                    ? Files{"cpu.shares",       "cpu.cfs_period_us", "cpu.cfs_quota_us",
+                            "cpu.cfs_burst_us", "cpu.rt_period_us",  "cpu.rt_runtime_us",
+                            "cpu.idle"}
+                    : Files{"cpu.weight", "cpu.max", "cpu.max.burst", "cpu.idle"};
        }},
       {"memory", MemorySet, "memory", "memory",
        [](auto& d, auto& r) { return v1::SetMemory(d, *r.memory); },
        [](auto& d, auto& r) { return v2::SetMemory(d, *r.memory); },
        [](auto&, Where w) {
          return w == Where::kV1
-                    ? Files{"memory.limit_in_bytes", "memory.memsw.limit_in_bytes",
+                    ? Files{"memory.limit_in_bytes",      "memory.memsw.limit_in_bytes",
                             "memory.kmem.limit_in_bytes", "memory.kmem.tcp.limit_in_bytes",
                             "memory.soft_limit_in_bytes", "memory.swappiness"}
                     : Files{"memory.max", "memory.swap.max", "memory.low"};
@@ -129,8 +132,7 @@ const std::vector<Group>& Groups() {
        }},
       {"hugepageLimits", [](auto& r) { return !r.hugepage_limits.empty(); }, "hugetlb", "hugetlb",
        [](auto& d, auto& r) { return SetHugetlb(d, r.hugepage_limits, "limit_in_bytes"); },
-       [](auto& d, auto& r) { return SetHugetlb(d, r.hugepage_limits, "max"); },
-       HugetlbFiles},
+       [](auto& d, auto& r) { return SetHugetlb(d, r.hugepage_limits, "max"); }, HugetlbFiles},
       {"network (classID)", NetClsSet, "net_cls", "",
        [](auto& d, auto& r) { return v1::SetNetCls(d, *r.network); }, nullptr,
        [](auto&, Where) { return Files{"net_cls.classid"}; }},
@@ -289,7 +291,8 @@ void KeepCurrentCpuBandwidth(const Paths& paths, oci::Cpu& cpu) {
   }
   if (!quota_set) {
     int64_t q = 0;
-    if (std::from_chars(quota.data(), quota.data() + quota.size(), q).ec == std::errc()) cpu.quota = q;
+    if (std::from_chars(quota.data(), quota.data() + quota.size(), q).ec == std::errc())
+      cpu.quota = q;
   } else {
     uint64_t p = 0;
     if (std::from_chars(period.data(), period.data() + period.size(), p).ec == std::errc())
@@ -302,8 +305,8 @@ Result<void> UpdateResources(const Paths& paths, const oci::Resources& r) {
   auto applied = ApplyResources(paths, r);
   if (applied) return {};
   if (auto restored = RestoreFiles(saved); !restored)
-    applied.error().message += " (and putting back the previous value failed: " +
-                               restored.error().message + ")";
+    applied.error().message +=
+        " (and putting back the previous value failed: " + restored.error().message + ")";
   return applied;
 }
 

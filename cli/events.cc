@@ -16,7 +16,8 @@ namespace {
 // Returns milliseconds, at least 1 for a positive duration.
 Result<int64_t> ParseDurationMs(const std::string& text) {
   auto invalid = [&] {
-    return Fail("invalid value \"" + text + "\" for --interval: expected a duration (5s, 250ms, 1m)");
+    return Fail("invalid value \"" + text +
+                "\" for --interval: expected a duration (5s, 250ms, 1m)");
   };
   if (text == "0") return 0;
   struct Unit {
@@ -24,7 +25,7 @@ Result<int64_t> ParseDurationMs(const std::string& text) {
     double ms;
   };
   // The first match wins: "ms" before "m".
-  constexpr Unit kUnits[] = {{"ns", 1e-6}, {"us", 1e-3}, {"µs", 1e-3}, {"ms", 1},
+  constexpr Unit kUnits[] = {{"ns", 1e-6}, {"us", 1e-3}, {"µs", 1e-3},  {"ms", 1},
                              {"s", 1000},  {"m", 60000}, {"h", 3600000}};
   double total = 0;
   size_t i = 0;
@@ -66,8 +67,8 @@ Result<linux::UniqueFd> StopSignals() {
 }  // namespace
 
 void AddEvents(CLI::App& app, Action& action) {
-  auto* cmd = app.add_subcommand(
-      "events", "print a container's resource usage and OOM events as JSON lines");
+  auto* cmd = app.add_subcommand("events",
+                                 "print a container's resource usage and OOM events as JSON lines");
   struct Flags {
     std::string id, interval = "5s";
     bool stats = false;

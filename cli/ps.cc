@@ -61,8 +61,7 @@ void AddPs(CLI::App& app, Action& action) {
       auto pids = BERTH_TRY(container::Processes(rt, f->id));
       if (f->format == "json") {
         std::string out = "[";
-        for (size_t i = 0; i < pids.size(); ++i)
-          out += (i ? "," : "") + std::to_string(pids[i]);
+        for (size_t i = 0; i < pids.size(); ++i) out += (i ? "," : "") + std::to_string(pids[i]);
         std::printf("%s]\n", out.c_str());
         return 0;
       }

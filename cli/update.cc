@@ -87,9 +87,11 @@ Result<oci::Resources> ResourcesFromFlags(const std::map<std::string, std::strin
   auto memory = [&]() -> oci::Memory& { return r.memory ? *r.memory : r.memory.emplace(); };
   if (auto v = value("blkio-weight"))
     r.block_io.emplace().weight = BERTH_TRY(ParseInteger<uint16_t>("blkio-weight", *v));
-  if (auto v = value("cpu-period")) cpu().period = BERTH_TRY(ParseInteger<uint64_t>("cpu-period", *v));
+  if (auto v = value("cpu-period"))
+    cpu().period = BERTH_TRY(ParseInteger<uint64_t>("cpu-period", *v));
   if (auto v = value("cpu-quota")) cpu().quota = BERTH_TRY(ParseInteger<int64_t>("cpu-quota", *v));
-  if (auto v = value("cpu-share")) cpu().shares = BERTH_TRY(ParseInteger<uint64_t>("cpu-share", *v));
+  if (auto v = value("cpu-share"))
+    cpu().shares = BERTH_TRY(ParseInteger<uint64_t>("cpu-share", *v));
   if (auto v = value("cpu-rt-period"))
     cpu().realtime_period = BERTH_TRY(ParseInteger<uint64_t>("cpu-rt-period", *v));
   if (auto v = value("cpu-rt-runtime"))
@@ -100,7 +102,8 @@ Result<oci::Resources> ResourcesFromFlags(const std::map<std::string, std::strin
   if (auto v = value("memory-reservation"))
     memory().reservation = BERTH_TRY(ParseMemory("memory-reservation", *v));
   if (auto v = value("memory-swap")) memory().swap = BERTH_TRY(ParseMemory("memory-swap", *v));
-  if (auto v = value("kernel-memory")) memory().kernel = BERTH_TRY(ParseMemory("kernel-memory", *v));
+  if (auto v = value("kernel-memory"))
+    memory().kernel = BERTH_TRY(ParseMemory("kernel-memory", *v));
   if (auto v = value("kernel-memory-tcp"))
     memory().kernel_tcp = BERTH_TRY(ParseMemory("kernel-memory-tcp", *v));
   if (auto v = value("pids-limit"))
@@ -109,8 +112,8 @@ Result<oci::Resources> ResourcesFromFlags(const std::map<std::string, std::strin
 }
 
 Result<oci::Resources> ResourcesFromFile(const std::string& path) {
-  std::string text = path == "-" ? BERTH_TRY(linux::ReadFd(STDIN_FILENO))
-                                 : BERTH_TRY(linux::ReadFile(path));
+  std::string text =
+      path == "-" ? BERTH_TRY(linux::ReadFd(STDIN_FILENO)) : BERTH_TRY(linux::ReadFile(path));
   return oci::ParseResources(text);
 }
 
@@ -128,10 +131,11 @@ void AddUpdate(CLI::App& app, Action& action) {
   cmd->add_option("-r,--resources", f->resources_file,
                   "a linux.resources JSON file (- for stdin); not combined with other flags");
   for (const auto& flag : kResourceFlags)
-    f->options.emplace_back(flag.name, cmd->add_option(std::string("--") + flag.name,
-                                                       f->values[flag.name], flag.help));
+    f->options.emplace_back(
+        flag.name, cmd->add_option(std::string("--") + flag.name, f->values[flag.name], flag.help));
   auto* l3 = cmd->add_option("--l3-cache-schema", f->l3_cache_schema, "Intel RDT L3 cache schema");
-  auto* mba = cmd->add_option("--mem-bw-schema", f->mem_bw_schema, "Intel RDT memory bandwidth schema");
+  auto* mba =
+      cmd->add_option("--mem-bw-schema", f->mem_bw_schema, "Intel RDT memory bandwidth schema");
   cmd->callback([&action, f, l3, mba, cmd] {
     std::map<std::string, std::string> given;
     for (const auto& [name, option] : f->options)
@@ -140,9 +144,10 @@ void AddUpdate(CLI::App& app, Action& action) {
     bool rdt = l3->count() > 0 || mba->count() > 0;
     action = [f, given, from_file, rdt](const container::Runtime& rt) -> Result<int> {
       if (rdt)
-        return Fail("update: --l3-cache-schema and --mem-bw-schema: Intel RDT (linux.intelRdt) "
-                    "is not supported by berth",
-                    ENOTSUP);
+        return Fail(
+            "update: --l3-cache-schema and --mem-bw-schema: Intel RDT (linux.intelRdt) "
+            "is not supported by berth",
+            ENOTSUP);
       if (from_file && !given.empty())
         return Fail("update: --resources cannot be combined with --" + given.begin()->first);
       oci::Resources r = from_file ? BERTH_TRY(ResourcesFromFile(f->resources_file))

@@ -59,7 +59,9 @@ class PauseResume : public BerthTest {
     std::string id = NewId();
     std::string bundle = MakeBundle(
         {"sh", "-c", "while true; do echo x >> /host/count; sleep 0.01; done"}, [&](json& s) {
-          s["mounts"].push_back({{"destination", "/host"}, {"type", "bind"}, {"source", dir_},
+          s["mounts"].push_back({{"destination", "/host"},
+                                 {"type", "bind"},
+                                 {"source", dir_},
                                  {"options", {"rbind", "rw"}}});
         });
     auto r = Berth({"run", "-d", "-b", bundle, id});
@@ -155,8 +157,8 @@ TEST_F(Update, FlagsChangeTheCgroupFilesAndNothingElse) {
   ASSERT_EQ(CgroupFile("memory", id, "memory.limit_in_bytes"), std::to_string(100 << 20));
   std::string shares_before = CgroupFile("cpu", id, "cpu.shares");
 
-  auto r = Berth({"update", "--memory", "512m", "--memory-reservation", "256M", "--memory-swap",
-                  "1g", id});
+  auto r = Berth(
+      {"update", "--memory", "512m", "--memory-reservation", "256M", "--memory-swap", "1g", id});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(CgroupFile("memory", id, "memory.limit_in_bytes"), std::to_string(512 << 20));
   EXPECT_EQ(CgroupFile("memory", id, "memory.soft_limit_in_bytes"), std::to_string(256 << 20));
@@ -190,8 +192,11 @@ TEST_F(Update, MemoryValuesTakeRuncsSuffixes) {
   struct {
     const char* given;
     int64_t bytes;
-  } cases[] = {{"1.5g", 1536LL << 20}, {"300MiB", 300LL << 20}, {"204800k", 200LL << 20},
-               {"150mb", 150LL << 20}, {"134217728", 128LL << 20}};
+  } cases[] = {{"1.5g", 1536LL << 20},
+               {"300MiB", 300LL << 20},
+               {"204800k", 200LL << 20},
+               {"150mb", 150LL << 20},
+               {"134217728", 128LL << 20}};
   for (const auto& c : cases) {
     auto r = Berth({"update", "--memory", c.given, id});
     ASSERT_EQ(r.status, 0) << c.given << ": " << r.err;

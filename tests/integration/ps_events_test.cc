@@ -259,13 +259,16 @@ TEST_F(Events, OomKillIsReported) {
   std::string id = NewId();
   // Doubles a shell variable until the 16 MiB limit (no swap to escape into) is hit, once
   // the test says go: the OOM notifier must be registered first.
-  std::string bundle = MakeBundle(
-      {"sh", "-c", "while [ ! -e /host/go ]; do sleep 0.05; done; x=a; while true; do x=$x$x; done"},
-      [&](json& s) {
-        s["linux"]["resources"]["memory"] = {{"limit", 16 << 20}, {"swap", 16 << 20}};
-        s["mounts"].push_back({{"destination", "/host"}, {"type", "bind"}, {"source", dir_},
-                               {"options", {"rbind", "rw"}}});
-      });
+  std::string bundle =
+      MakeBundle({"sh", "-c",
+                  "while [ ! -e /host/go ]; do sleep 0.05; done; x=a; while true; do x=$x$x; done"},
+                 [&](json& s) {
+                   s["linux"]["resources"]["memory"] = {{"limit", 16 << 20}, {"swap", 16 << 20}};
+                   s["mounts"].push_back({{"destination", "/host"},
+                                          {"type", "bind"},
+                                          {"source", dir_},
+                                          {"options", {"rbind", "rw"}}});
+                 });
   ASSERT_EQ(Berth({"run", "-d", "-b", bundle, id}).status, 0);
   Background events(BerthArgv({"events", "--interval", "100ms", id}));
   // The first stats event comes after the notifier is registered.
