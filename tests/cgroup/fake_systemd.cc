@@ -124,10 +124,19 @@ std::unique_ptr<FakeSystemd> FakeSystemd::Start(std::string& error) {
     return nullptr;
   }
   ::setenv("DBUS_SYSTEM_BUS_ADDRESS", f->address_.c_str(), 1);
-  int r = sd_bus_new(&f->bus_);
-  if (r >= 0) r = sd_bus_set_address(f->bus_, f->address_.c_str());
-  if (r >= 0) r = sd_bus_set_bus_client(f->bus_, 1);
-  if (r >= 0) r = sd_bus_start(f->bus_);
+  // The socket file appears at bind(), before dbus-daemon listens: a connection refused
+  // then is retried (on a loaded machine the gap is milliseconds).
+  int r = -ECONNREFUSED;
+  for (int i = 0; i < 5000 && r == -ECONNREFUSED; ++i) {
+    if (f->bus_) {
+      f->bus_ = sd_bus_unref(f->bus_);
+      ::usleep(1000);
+    }
+    r = sd_bus_new(&f->bus_);
+    if (r >= 0) r = sd_bus_set_address(f->bus_, f->address_.c_str());
+    if (r >= 0) r = sd_bus_set_bus_client(f->bus_, 1);
+    if (r >= 0) r = sd_bus_start(f->bus_);
+  }
   if (r >= 0) r = sd_bus_request_name(f->bus_, "org.freedesktop.systemd1", 0);
   if (r >= 0) r = sd_bus_add_object(f->bus_, &f->slot_, kObject, &FakeSystemd::OnMessage, f.get());
   if (r < 0) {
