@@ -35,6 +35,7 @@ void AddList(CLI::App& app, Action& action);
 void AddSpec(CLI::App& app, Action& action);
 void AddFeatures(CLI::App& app, Action& action);
 void AddStop(CLI::App& app, Action& action);
+void AddExec(CLI::App& app, Action& action);
 
 // Options shared by create and run.
 struct CreateFlags {
