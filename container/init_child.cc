@@ -146,23 +146,39 @@ void SetupTerminal(InitContext& ctx) noexcept {
   if (slave > 2) ::close(slave);
 }
 
+// stat(2) of `path` resolved inside "/" with magic links refused: a
+// /proc/self/fd/N path cannot name a host file through one of our fds
+// (CVE-2024-21626), even while the state directory's fd is still open.
+int StatInRoot(int root, const char* path, struct stat* st) noexcept {
+  int fd = linux::OpenInRoot(root, path, linux::CreateAs::kNothing);
+  if (fd < 0) return fd;
+  int r = ::fstat(fd, st) < 0 ? -errno : 0;
+  ::close(fd);
+  return r;
+}
+
 // exec's $PATH lookup, done at create so a missing binary fails `create` (as runc).
 void ResolveExecutable(InitContext& ctx) noexcept {
   const char* name = ctx.plan.argv.strings.empty() ? nullptr : ctx.plan.argv.strings[0].c_str();
   if (!name || !*name) ctx.Fail(EINVAL, "process.args is empty");
+  int root = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) ctx.Fail(errno, "open /");
   FixedText out(ctx.resolved_exe, sizeof ctx.resolved_exe);
+  struct stat st;
   if (std::strchr(name, '/')) {
     out.Add(name);
-    struct stat st;
-    if (::stat(ctx.resolved_exe, &st) < 0) ctx.Fail(errno, "exec \"", name, "\"");
+    ctx.Check(StatInRoot(root, ctx.resolved_exe, &st), "exec \"", name, "\"");
     if (S_ISDIR(st.st_mode)) ctx.Fail(EISDIR, "exec \"", name, "\"");
+    ::close(root);
     return;
   }
   for (const auto& dir : ctx.plan.path_dirs) {
     out.clear();
     out.Add(dir.empty() ? "." : dir.c_str()).Add("/").Add(name);
-    struct stat st;
-    if (::stat(ctx.resolved_exe, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111)) return;
+    if (StatInRoot(root, ctx.resolved_exe, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111)) {
+      ::close(root);
+      return;
+    }
   }
   ctx.Fail(ENOENT, "exec: \"", name, "\": executable file not found in $PATH");
 }

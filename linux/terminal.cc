@@ -6,8 +6,12 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
+#ifndef DEVPTS_SUPER_MAGIC
+#define DEVPTS_SUPER_MAGIC 0x1cd1
+#endif
 #ifndef TIOCGPTPEER
 #define TIOCGPTPEER _IO('T', 0x41)
 #endif
@@ -47,15 +51,19 @@ int OpenPtyInRoot(int root_fd, int* master, int* slave) noexcept {
   open_how how{};
   // O_NONBLOCK: whatever the node turns out to be, opening it must not hang us.
   how.flags = O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  // The devpts multiplexer itself (/dev/ptmx is a symlink to it): no symlink is
+  // followed, so nothing the container planted can be opened in its place.
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS;
   long m;
   do {
-    m = ::syscall(SYS_openat2, root_fd, "dev/ptmx", &how, sizeof how);
+    m = ::syscall(SYS_openat2, root_fd, "dev/pts/ptmx", &how, sizeof how);
   } while (m < 0 && (errno == EAGAIN || errno == EINTR));
   if (m < 0) return -errno;
   int fd = static_cast<int>(m);
   struct stat st;
-  if (::fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(5, 2)) {
+  struct statfs fs;
+  if (::fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(5, 2) ||
+      ::fstatfs(fd, &fs) < 0 || fs.f_type != DEVPTS_SUPER_MAGIC) {
     ::close(fd);
     return -ENOTTY;
   }
