@@ -121,7 +121,11 @@ Result<void> ReexecSealed(char** argv, const std::string& scratch_dir) {
   }
   if (ExecutableIsSealed()) return {};
   Result<UniqueFd> sealed = Fail("no scratch directory");
-  if (MakeDirs(scratch_dir, 0700)) sealed = SealedOverlay(scratch_dir);
+  std::string parent = scratch_dir.substr(0, scratch_dir.rfind('/'));
+  // The parent is berth's state root: 0711 as StateDir makes it.
+  bool have_scratch = (parent.empty() || MakeDirs(parent, 0711)) &&
+                      (::mkdir(scratch_dir.c_str(), 0700) == 0 || errno == EEXIST);
+  if (have_scratch) sealed = SealedOverlay(scratch_dir);
   if (!sealed) sealed = SealedMemfd();
   if (!sealed) return Fail(std::move(sealed.error()).Context("seal the berth binary (CVE-2019-5736)"));
   ::setenv(kReexecMarker, "1", 1);

@@ -5,11 +5,12 @@
 // its execve its /proc/self/exe is the runtime's binary; a container binary whose
 // interpreter is "/proc/self/exe" (a "#!/proc/self/exe" script) then runs the
 // runtime's binary inside the container, dumpable, where any process of the
-// container can open /proc/<pid>/exe for writing (and since Linux 6.11 a running
-// binary is no longer protected by ETXTBSY). The defence, as runc 1.2: the runtime
-// re-executes itself from a copy nothing can write (a read-only overlayfs mount
-// made with fsopen(2) that belongs to no mount namespace, or failing that a sealed
-// memfd) before it starts any container process. The shim calls this at startup.
+// container can hold an O_PATH fd of /proc/<pid>/exe and reopen it for writing
+// once that process has exited (ETXTBSY only protects a running binary). The
+// defence, as runc 1.2: the runtime re-executes itself from a copy nothing can
+// write (a read-only overlayfs mount made with fsopen(2) that belongs to no mount
+// namespace, or failing that a sealed memfd) before it starts any container
+// process. The shim must call this at startup too.
 #pragma once
 
 #include <string>

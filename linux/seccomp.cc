@@ -358,9 +358,12 @@ SeccompSupport SeccompSupported() {
     out.known_flags.emplace_back(f.name);
     if (f.value == 0) continue;
     // With a NULL program the kernel checks the flags first: EFAULT means it
-    // knows them, EINVAL that it does not.
+    // knows them, EINVAL that it does not. WAIT_KILLABLE_RECV is only valid
+    // with a listener, which is the only way berth passes it.
+    unsigned flags = f.value;
+    if (flags == SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV) flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
     errno = 0;
-    long r = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, f.value, nullptr);
+    long r = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, nullptr);
     if (r < 0 && errno == EFAULT) out.supported_flags.emplace_back(f.name);
   }
   return out;
