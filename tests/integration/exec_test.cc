@@ -2,11 +2,15 @@
 // --process, terminals, --detach, joined namespaces and cgroup, seccomp,
 // refused states and the fds that reach the process.
 #include <fcntl.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -16,6 +20,8 @@
 #include "cgroup/cgroup.h"
 #include "linux/fd_passing.h"
 #include "tests/integration/harness.h"
+
+extern char** environ;
 
 namespace berth::testing {
 namespace {
@@ -46,6 +52,16 @@ class Exec : public BerthTest {
     return std::move(*m);
   }
 };
+
+int ListenUnix(const std::string& path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strcpy(addr.sun_path, path.c_str());
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  EXPECT_EQ(::listen(fd, 4), 0);
+  return fd;
+}
 
 std::string Link(const std::string& path) {
   char buf[256] = {};
@@ -269,6 +285,115 @@ TEST_F(Exec, MissingCommandAndBadUserAreOneLineErrors) {
   auto user = ExecIn(id, {"-u", "root", id, "true"});
   EXPECT_EQ(user.status, 1);
   EXPECT_NE(user.err.find("not a number"), std::string::npos) << user.err;
+}
+
+
+TEST_F(Exec, ForegroundTerminalIsProxied) {
+  std::string id = StartContainer();
+  auto r = ExecIn(id, {"-t", id, "sh", "-c", "tty; test -t 1 && echo stdout-is-a-tty"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("/dev/pts/", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("stdout-is-a-tty\r\n"), std::string::npos) << r.out;
+}
+
+TEST_F(Exec, ForegroundExecForwardsSignals) {
+  std::string id = StartContainer();
+  std::vector<std::string> argv = {BERTH_BINARY, "--root", root_, "exec", id, "sh", "-c",
+                                   "trap 'exit 42' TERM; echo ready > /tmp/ready; "
+                                   "while true; do sleep 0.05; done"};
+  std::vector<char*> c;
+  for (auto& a : argv) c.push_back(a.data());
+  c.push_back(nullptr);
+  pid_t berth = 0;
+  ASSERT_EQ(posix_spawn(&berth, c[0], nullptr, nullptr, c.data(), environ), 0);
+  std::string ready = "/proc/" + std::to_string(InitPid(id)) + "/root/tmp/ready";
+  for (int i = 0; i < 250 && ReadFileOrEmpty(ready).empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_FALSE(ReadFileOrEmpty(ready).empty()) << "the exec'd process never started";
+  ::kill(berth, SIGTERM);
+  int status = 0;
+  ASSERT_EQ(::waitpid(berth, &status, 0), berth);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 42) << "SIGTERM did not reach the process";
+}
+
+TEST_F(Exec, IntoAUserNamespace) {
+  std::string id = StartContainer([](json& s) {
+    s["linux"]["namespaces"].push_back({{"type", "user"}});
+    s["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+    s["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+    s["linux"].erase("resources");
+  });
+  auto r = ExecIn(id, {"-u", "1000:1000", "-g", "5", id, "sh", "-c",
+                       "id -u; id -G; cat /proc/self/uid_map; readlink /proc/self/ns/user"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::istringstream in(r.out);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 4u) << r.out;
+  EXPECT_EQ(lines[0], "1000");
+  EXPECT_EQ(lines[1], "1000 5");
+  EXPECT_NE(lines[2].find("100000"), std::string::npos) << lines[2];
+  EXPECT_EQ(lines[3], Link("/proc/" + std::to_string(InitPid(id)) + "/ns/user"));
+}
+
+TEST_F(Exec, IntoAContainerSharingOurPidNamespace) {
+  std::string id = StartContainer([](json& s) {
+    auto& ns = s["linux"]["namespaces"];
+    for (auto it = ns.begin(); it != ns.end(); ++it)
+      if ((*it)["type"] == "pid") {
+        ns.erase(it);
+        break;
+      }
+  });
+  auto r = ExecIn(id, {id, "readlink", "/proc/self/ns/pid"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, Link("/proc/self/ns/pid") + "\n");
+}
+
+// SCMP_ACT_NOTIFY: exec's process gets a listener of its own, sent to the agent
+// with the process's pid, and the agent answers its syscalls.
+TEST_F(Exec, SeccompNotifyListenerGoesToTheAgent) {
+  std::string agent_path = dir_ + "/agent.sock";
+  int agent = ListenUnix(agent_path);
+  json exec_state;
+  std::thread agent_thread([&] {
+    std::vector<linux::UniqueFd> listeners;
+    for (int conn_no = 0; conn_no < 2; ++conn_no) {  // create's, then exec's
+      pollfd p{agent, POLLIN, 0};
+      if (::poll(&p, 1, 10000) != 1) return;
+      linux::UniqueFd conn(::accept4(agent, nullptr, nullptr, SOCK_CLOEXEC));
+      std::string text;
+      auto fd = linux::ReceiveFd(conn.get(), &text, 1 << 16);
+      if (!fd) return;
+      if (conn_no == 1) exec_state = json::parse(text, nullptr, false);
+      listeners.push_back(std::move(*fd));
+    }
+    // Refuse exec's mkdir with EACCES.
+    pollfd p{listeners[1].get(), POLLIN, 0};
+    if (::poll(&p, 1, 10000) != 1) return;
+    seccomp_notif req{};
+    if (::ioctl(listeners[1].get(), SECCOMP_IOCTL_NOTIF_RECV, &req) < 0) return;
+    seccomp_notif_resp resp{};
+    resp.id = req.id;
+    resp.error = -EACCES;
+    ::ioctl(listeners[1].get(), SECCOMP_IOCTL_NOTIF_SEND, &resp);
+  });
+  std::string id = StartContainer([&](json& s) {
+    s["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"},
+                             {"listenerPath", agent_path},
+                             {"syscalls", {{{"names", {"mkdir", "mkdirat"}}, {"action", "SCMP_ACT_NOTIFY"}}}}};
+  });
+  auto r = ExecIn(id, {id, "sh", "-c", "mkdir /tmp/d 2>&1; echo status=$?"});
+  agent_thread.join();
+  ::close(agent);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("Permission denied"), std::string::npos) << r.out;
+  ASSERT_TRUE(exec_state.is_object()) << "the agent got no listener for exec";
+  EXPECT_EQ(exec_state["fds"], json({"seccompFd"}));
+  EXPECT_EQ(exec_state["state"]["pid"], InitPid(id));
+  EXPECT_GT(exec_state["pid"].get<int>(), 0);
+  EXPECT_NE(exec_state["pid"], exec_state["state"]["pid"]) << "the pid must be exec's process";
 }
 
 }  // namespace
