@@ -64,7 +64,8 @@ Result<void> ApplyFlags(const ExecFlags& f, oci::Process& p) {
   if (!f.user.empty()) {
     size_t colon = f.user.find(':');
     p.user.uid = BERTH_TRY(ParseId(f.user.substr(0, colon), "uid"));
-    if (colon != std::string::npos) p.user.gid = BERTH_TRY(ParseId(f.user.substr(colon + 1), "gid"));
+    if (colon != std::string::npos)
+      p.user.gid = BERTH_TRY(ParseId(f.user.substr(colon + 1), "gid"));
   }
   if (!f.additional_gids.empty()) p.user.additional_gids = f.additional_gids;
   if (!f.caps.empty()) {
@@ -89,7 +90,8 @@ Result<oci::Process> ProcessToRun(const container::Runtime& rt, const ExecFlags&
     if (p.args.empty()) return Fail("--process " + f.process_file + ": args must not be empty");
     return p;
   }
-  if (f.args.empty()) return Fail("exec: no command given (args after the container id, or --process)");
+  if (f.args.empty())
+    return Fail("exec: no command given (args after the container id, or --process)");
   oci::Process p = BERTH_TRY(container::ContainerProcess(rt, f.id));
   BERTH_TRY(ApplyFlags(f, p));
   return p;
@@ -132,8 +134,7 @@ void AddExec(CLI::App& app, Action& action) {
   // One value per occurrence: `-c CAP_X c1 cmd` must not swallow the id.
   cmd->add_option("-g,--additional-gids", f->additional_gids, "an additional gid (repeatable)")
       ->allow_extra_args(false);
-  cmd->add_option("-c,--cap", f->caps, "a capability to add (repeatable)")
-      ->allow_extra_args(false);
+  cmd->add_option("-c,--cap", f->caps, "a capability to add (repeatable)")->allow_extra_args(false);
   cmd->add_option("-e,--env", f->env, "NAME=value to set (repeatable)")->allow_extra_args(false);
   cmd->add_option("--cwd", f->cwd, "working directory in the container");
   cmd->add_flag("--no-new-privs", f->no_new_privs, "set no_new_privs for the process");

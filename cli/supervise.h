@@ -10,7 +10,7 @@
 namespace berth::cli {
 
 struct Supervised {
-  pid_t pid = 0;         // a child of ours
+  pid_t pid = 0;  // a child of ours
   int pidfd = -1;
   int pty_master = -1;  // -1 without a terminal
 };

@@ -30,8 +30,8 @@ Result<uint64_t> NamespacesToJoin(pid_t pid) {
     struct stat theirs, ours;
     if (::stat(("/proc/" + std::to_string(pid) + "/ns/" + name).c_str(), &theirs) < 0) {
       if (errno == ENOENT) continue;  // a namespace kind this kernel lacks
-      return ErrnoError("read the namespaces of the container's init (pid " +
-                        std::to_string(pid) + ")");
+      return ErrnoError("read the namespaces of the container's init (pid " + std::to_string(pid) +
+                        ")");
     }
     if (::stat(("/proc/self/ns/" + name).c_str(), &ours) < 0) continue;
     if (theirs.st_ino != ours.st_ino || theirs.st_dev != ours.st_dev)
@@ -54,8 +54,7 @@ Result<linux::UniqueFd> OpenRunningInit(int state_dir_fd, const ContainerRecord&
   std::string id = "cannot exec in container \"" + record.id + "\": ";
   oci::Status status = CurrentStatus(state_dir_fd, record);
   if (status == oci::Status::kStopped) return Fail(id + "it is stopped", ESRCH);
-  if (status == oci::Status::kPaused)
-    return Fail(id + "it is paused (resume it first)", EBUSY);
+  if (status == oci::Status::kPaused) return Fail(id + "it is paused (resume it first)", EBUSY);
   auto pidfd = linux::PidfdOpen(record.pid);
   // The pidfd is opened first: if the start time still matches, it is the init's.
   if (!pidfd || !linux::ProcessIsAlive(record.pid, record.start_time))

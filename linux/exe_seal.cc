@@ -73,9 +73,9 @@ Result<UniqueFd> SealedOverlay(const std::string& scratch_dir) {
   (void)FsConfigString(ctx.get(), "xino", "off");  // only quiets dmesg where supported
   if (::syscall(SYS_fsconfig, ctx.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0)
     return ErrnoError("create the overlay over " + dir);
-  UniqueFd mnt(static_cast<int>(::syscall(SYS_fsmount, ctx.get(), FSMOUNT_CLOEXEC,
-                                          MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV |
-                                              MOUNT_ATTR_NOSUID)));
+  UniqueFd mnt(
+      static_cast<int>(::syscall(SYS_fsmount, ctx.get(), FSMOUNT_CLOEXEC,
+                                 MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID)));
   if (!mnt) return ErrnoError("fsmount the overlay over " + dir);
   return OpenAt(mnt.get(), name, O_PATH | O_NOFOLLOW);
 }
@@ -92,11 +92,13 @@ Result<UniqueFd> SealedMemfd() {
   if (::fstat(src.get(), &st) < 0) return ErrnoError("stat /proc/self/exe");
   off_t offset = 0;
   while (offset < st.st_size) {
-    ssize_t n = ::sendfile(copy.get(), src.get(), &offset, static_cast<size_t>(st.st_size - offset));
+    ssize_t n =
+        ::sendfile(copy.get(), src.get(), &offset, static_cast<size_t>(st.st_size - offset));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return ErrnoError("copy the running binary to a memfd", n < 0 ? errno : EIO);
   }
-  if (::fcntl(copy.get(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+  if (::fcntl(copy.get(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) <
+      0)
     return ErrnoError("seal the memfd copy");
   return copy;
 }
@@ -127,7 +129,8 @@ Result<void> ReexecSealed(char** argv, const std::string& scratch_dir) {
                       (::mkdir(scratch_dir.c_str(), 0700) == 0 || errno == EEXIST);
   if (have_scratch) sealed = SealedOverlay(scratch_dir);
   if (!sealed) sealed = SealedMemfd();
-  if (!sealed) return Fail(std::move(sealed.error()).Context("seal the berth binary (CVE-2019-5736)"));
+  if (!sealed)
+    return Fail(std::move(sealed.error()).Context("seal the berth binary (CVE-2019-5736)"));
   ::setenv(kReexecMarker, "1", 1);
   ::syscall(SYS_execveat, sealed->get(), "", argv, environ, AT_EMPTY_PATH);
   int err = errno;

@@ -25,8 +25,12 @@ F Symbol(void* lib, const char* name) {
   return lib ? reinterpret_cast<F>(::dlsym(lib, name)) : nullptr;
 }
 
-void* AppArmorLibrary() { return Load("libapparmor.so.1"); }
-void* SelinuxLibrary() { return Load("libselinux.so.1"); }
+void* AppArmorLibrary() {
+  return Load("libapparmor.so.1");
+}
+void* SelinuxLibrary() {
+  return Load("libselinux.so.1");
+}
 
 int WriteAttr(int proc_root, const char* attr, const char* data, size_t size) noexcept {
   int fd = OpenThreadAttr(proc_root, attr, O_WRONLY);
@@ -65,7 +69,8 @@ Result<void> CheckAppArmorProfile(const std::string& profile, const std::string&
 Result<void> CheckSelinuxLabel(const std::string& label, const std::string& what) {
   if (!SelinuxEnabled())
     return Fail(what + " \"" + label + "\": SELinux is not enabled on this host", ENOTSUP);
-  auto check = Symbol<decltype(&security_check_context)>(SelinuxLibrary(), "security_check_context");
+  auto check =
+      Symbol<decltype(&security_check_context)>(SelinuxLibrary(), "security_check_context");
   if (check && check(label.c_str()) < 0)
     return Fail(what + " \"" + label + "\": not a valid SELinux context on this host", EINVAL);
   return {};

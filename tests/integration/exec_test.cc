@@ -188,7 +188,9 @@ TEST_F(Exec, JoinsEveryNamespaceOfTheInit) {
     s["process"]["args"] = {"sh", "-c", "echo made-by-init > /tmp/marker; exec sleep 1000"};
   });
   pid_t init = InitPid(id);
-  for (int i = 0; i < 100 && ReadFileOrEmpty("/proc/" + std::to_string(init) + "/root/tmp/marker").empty(); ++i)
+  for (int i = 0;
+       i < 100 && ReadFileOrEmpty("/proc/" + std::to_string(init) + "/root/tmp/marker").empty();
+       ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   auto r = ExecIn(id, {id, "sh", "-c",
                        "hostname; cat /tmp/marker; cat /proc/1/comm; echo $$; "
@@ -198,10 +200,10 @@ TEST_F(Exec, JoinsEveryNamespaceOfTheInit) {
   std::istringstream in(r.out);
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   ASSERT_EQ(lines.size(), 10u) << r.out;
-  EXPECT_EQ(lines[0], "joined");         // uts
-  EXPECT_EQ(lines[1], "made-by-init");   // the init's mounts (its /tmp)
-  EXPECT_EQ(lines[2], "sleep");          // pid 1 is the init
-  EXPECT_GT(std::stoi(lines[3]), 1);     // and we are not
+  EXPECT_EQ(lines[0], "joined");        // uts
+  EXPECT_EQ(lines[1], "made-by-init");  // the init's mounts (its /tmp)
+  EXPECT_EQ(lines[2], "sleep");         // pid 1 is the init
+  EXPECT_GT(std::stoi(lines[3]), 1);    // and we are not
   const char* kinds[] = {"ipc", "mnt", "net", "pid", "uts", "cgroup"};
   for (int i = 0; i < 6; ++i)
     EXPECT_EQ(lines[4 + i], Link("/proc/" + std::to_string(init) + "/ns/" + kinds[i])) << kinds[i];
@@ -214,8 +216,9 @@ TEST_F(Exec, ContainersSeccompFilterApplies) {
         {"syscalls",
          {{{"names", {"mkdir", "mkdirat"}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", 1}}}}};
   });
-  auto r = ExecIn(id, {id, "sh", "-c",
-                       "grep '^Seccomp:' /proc/self/status; mkdir /tmp/d && echo made || echo refused"});
+  auto r =
+      ExecIn(id, {id, "sh", "-c",
+                  "grep '^Seccomp:' /proc/self/status; mkdir /tmp/d && echo made || echo refused"});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "Seccomp:\t2\nrefused\n");
 }
@@ -236,8 +239,8 @@ TEST_F(Exec, IntoAPausedOrStoppedContainerFailsWithOneLine) {
   auto paused = ExecIn(id, {id, "true"});
   ASSERT_TRUE(cg->Thaw().has_value());
   EXPECT_EQ(paused.status, 1);
-  EXPECT_EQ(paused.err, "berth: cannot exec in container \"" + id +
-                            "\": it is paused (resume it first)\n");
+  EXPECT_EQ(paused.err,
+            "berth: cannot exec in container \"" + id + "\": it is paused (resume it first)\n");
 
   ASSERT_EQ(Berth({"kill", id, "KILL"}).status, 0);
   ASSERT_TRUE(WaitForStatus(id, "stopped"));
@@ -258,8 +261,9 @@ TEST_F(Exec, OnlyStdioAndPreservedFdsReachTheProcess) {
   auto leaked = ExecIn(id, {id, "sh", "-c", "ls /proc/self/fd | sort -n | tr '\\n' ' '"}, options);
   EXPECT_EQ(leaked.status, 0) << leaked.err;
   EXPECT_EQ(leaked.out, "0 1 2 3 ") << "3 is ls's own directory fd";
-  auto kept = ExecIn(id, {"--preserve-fds", "1", id, "sh", "-c",
-                          "echo through-fd3 >&3; ls /proc/self/fd | sort -n | tr '\\n' ' '"},
+  auto kept = ExecIn(id,
+                     {"--preserve-fds", "1", id, "sh", "-c",
+                      "echo through-fd3 >&3; ls /proc/self/fd | sort -n | tr '\\n' ' '"},
                      options);
   ::close(p[1]);
   ::close(dir);
@@ -287,7 +291,6 @@ TEST_F(Exec, MissingCommandAndBadUserAreOneLineErrors) {
   EXPECT_NE(user.err.find("not a number"), std::string::npos) << user.err;
 }
 
-
 TEST_F(Exec, ForegroundTerminalIsProxied) {
   std::string id = StartContainer();
   auto r = ExecIn(id, {"-t", id, "sh", "-c", "tty; test -t 1 && echo stdout-is-a-tty"});
@@ -298,7 +301,13 @@ TEST_F(Exec, ForegroundTerminalIsProxied) {
 
 TEST_F(Exec, ForegroundExecForwardsSignals) {
   std::string id = StartContainer();
-  std::vector<std::string> argv = {BERTH_BINARY, "--root", root_, "exec", id, "sh", "-c",
+  std::vector<std::string> argv = {BERTH_BINARY,
+                                   "--root",
+                                   root_,
+                                   "exec",
+                                   id,
+                                   "sh",
+                                   "-c",
                                    "trap 'exit 42' TERM; echo ready > /tmp/ready; "
                                    "while true; do sleep 0.05; done"};
   std::vector<char*> c;
@@ -380,9 +389,10 @@ TEST_F(Exec, SeccompNotifyListenerGoesToTheAgent) {
     ::ioctl(listeners[1].get(), SECCOMP_IOCTL_NOTIF_SEND, &resp);
   });
   std::string id = StartContainer([&](json& s) {
-    s["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"},
-                             {"listenerPath", agent_path},
-                             {"syscalls", {{{"names", {"mkdir", "mkdirat"}}, {"action", "SCMP_ACT_NOTIFY"}}}}};
+    s["linux"]["seccomp"] = {
+        {"defaultAction", "SCMP_ACT_ALLOW"},
+        {"listenerPath", agent_path},
+        {"syscalls", {{{"names", {"mkdir", "mkdirat"}}, {"action", "SCMP_ACT_NOTIFY"}}}}};
   });
   auto r = ExecIn(id, {id, "sh", "-c", "mkdir /tmp/d 2>&1; echo status=$?"});
   agent_thread.join();

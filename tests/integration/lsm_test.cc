@@ -31,7 +31,8 @@ TEST_F(Lsm, FeaturesReportTheHostAndTheSeccompModule) {
   EXPECT_TRUE(has(seccomp["knownFlags"], "SECCOMP_FILTER_FLAG_TSYNC"));
   // TSYNC is accepted but not applied: known, never reported as supported.
   EXPECT_FALSE(has(seccomp["supportedFlags"], "SECCOMP_FILTER_FLAG_TSYNC"));
-  for (const auto& flag : seccomp["supportedFlags"]) EXPECT_TRUE(has(seccomp["knownFlags"], flag.get<std::string>().c_str()));
+  for (const auto& flag : seccomp["supportedFlags"])
+    EXPECT_TRUE(has(seccomp["knownFlags"], flag.get<std::string>().c_str()));
   EXPECT_TRUE(has(seccomp["supportedFlags"], "SECCOMP_FILTER_FLAG_LOG"));
 }
 
@@ -44,8 +45,9 @@ TEST_F(Lsm, AppArmorProfileOnAHostWithoutAppArmorIsRefused) {
                   id});
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.out, "");
-  EXPECT_EQ(r.err,
-            "berth: process.apparmorProfile \"docker-default\": AppArmor is not enabled on this host\n");
+  EXPECT_EQ(
+      r.err,
+      "berth: process.apparmorProfile \"docker-default\": AppArmor is not enabled on this host\n");
   std::string running = NewId();
   ASSERT_EQ(Berth({"run", "-d", "-b", MakeBundle({"sleep", "100"}), running}).status, 0);
   auto exec = Berth({"exec", "--apparmor", "docker-default", running, "echo", "RAN"});
@@ -56,12 +58,13 @@ TEST_F(Lsm, AppArmorProfileOnAHostWithoutAppArmorIsRefused) {
 TEST_F(Lsm, SelinuxLabelOnAHostWithoutSelinuxIsRefused) {
   if (linux::SelinuxEnabled()) GTEST_SKIP() << "SELinux is enabled here";
   const std::string label = "system_u:system_r:container_t:s0:c1,c2";
-  auto r = Berth({"run", "-b",
-                  MakeBundle({"echo", "RAN"}, [&](json& s) { s["process"]["selinuxLabel"] = label; }),
-                  NewId()});
+  auto r =
+      Berth({"run", "-b",
+             MakeBundle({"echo", "RAN"}, [&](json& s) { s["process"]["selinuxLabel"] = label; }),
+             NewId()});
   EXPECT_EQ(r.status, 1);
-  EXPECT_EQ(r.err, "berth: process.selinuxLabel \"" + label +
-                       "\": SELinux is not enabled on this host\n");
+  EXPECT_EQ(r.err,
+            "berth: process.selinuxLabel \"" + label + "\": SELinux is not enabled on this host\n");
   std::string running = NewId();
   ASSERT_EQ(Berth({"run", "-d", "-b", MakeBundle({"sleep", "100"}), running}).status, 0);
   auto exec = Berth({"exec", "--process-label", label, running, "echo", "RAN"});

@@ -30,13 +30,20 @@ namespace {
 
 std::string ErrnoName(int e) {
   switch (e) {
-    case EACCES: return "EACCES";
-    case EPERM: return "EPERM";
-    case EROFS: return "EROFS";
-    case ENOENT: return "ENOENT";
-    case ETXTBSY: return "ETXTBSY";
-    case ESRCH: return "ESRCH";
-    default: return "errno" + std::to_string(e);
+    case EACCES:
+      return "EACCES";
+    case EPERM:
+      return "EPERM";
+    case EROFS:
+      return "EROFS";
+    case ENOENT:
+      return "ENOENT";
+    case ETXTBSY:
+      return "ETXTBSY";
+    case ESRCH:
+      return "ESRCH";
+    default:
+      return "errno" + std::to_string(e);
   }
 }
 

@@ -49,8 +49,8 @@ TEST_F(Cve_2019_16884, FakeProcfsBoundOverProcIsRefused) {
   std::string fake = FakeProc();
   ExpectRefused(
       [&](json& s) {
-        s["mounts"].push_back({{"destination", "/proc"}, {"type", "bind"}, {"source", fake},
-                               {"options", {"rbind"}}});
+        s["mounts"].push_back(
+            {{"destination", "/proc"}, {"type", "bind"}, {"source", fake}, {"options", {"rbind"}}});
         s["linux"]["sysctl"] = {{"net.ipv4.ip_forward", "1"}};
       },
       "only procfs may be mounted on /proc");
@@ -58,8 +58,10 @@ TEST_F(Cve_2019_16884, FakeProcfsBoundOverProcIsRefused) {
   // Not over a part of it either.
   ExpectRefused(
       [&](json& s) {
-        s["mounts"].push_back({{"destination", "/proc/self/attr"}, {"type", "bind"},
-                               {"source", fake + "/self/attr"}, {"options", {"rbind"}}});
+        s["mounts"].push_back({{"destination", "/proc/self/attr"},
+                               {"type", "bind"},
+                               {"source", fake + "/self/attr"},
+                               {"options", {"rbind"}}});
       },
       "only procfs may be mounted on /proc");
 }
@@ -71,14 +73,15 @@ TEST_F(Cve_2019_16884, MountLeadingToProcThroughASymlinkIsRefused) {
   ExpectRefused(
       [&](json& s) {
         s["root"]["path"] = rootfs;
-        s["mounts"].push_back({{"destination", "/evil"}, {"type", "bind"}, {"source", fake},
-                               {"options", {"rbind"}}});
+        s["mounts"].push_back(
+            {{"destination", "/evil"}, {"type", "bind"}, {"source", fake}, {"options", {"rbind"}}});
       },
       "the target is on procfs");
   ExpectRefused(
       [&](json& s) {
         s["root"]["path"] = rootfs;
-        s["mounts"].push_back({{"destination", "/evil/sys/net/ipv4/ip_forward"}, {"type", "bind"},
+        s["mounts"].push_back({{"destination", "/evil/sys/net/ipv4/ip_forward"},
+                               {"type", "bind"},
                                {"source", fake + "/sys/net/ipv4/ip_forward"},
                                {"options", {"bind"}}});
         s["linux"]["sysctl"] = {{"net.ipv4.ip_forward", "1"}};

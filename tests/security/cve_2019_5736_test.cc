@@ -76,7 +76,8 @@ class Cve_2019_5736 : public CveTest {
   // Stops the process `berth exec` (pid `berth`) cloned into the container
   // while it is still berth (before its execve); 0 if it was too late.
   static pid_t CatchJoiner(pid_t berth) {
-    std::string children = "/proc/" + std::to_string(berth) + "/task/" + std::to_string(berth) + "/children";
+    std::string children =
+        "/proc/" + std::to_string(berth) + "/task/" + std::to_string(berth) + "/children";
     auto deadline = std::chrono::steady_clock::now() + 3s;
     while (std::chrono::steady_clock::now() < deadline) {
       std::istringstream in(ReadFileOrEmpty(children));
@@ -85,7 +86,8 @@ class Cve_2019_5736 : public CveTest {
         ::kill(child, SIGSTOP);
         for (int i = 0; i < 1000 && StateOf(child) != 'T'; ++i) std::this_thread::sleep_for(100us);
         char exe[4096] = {};
-        ssize_t n = ::readlink(("/proc/" + std::to_string(child) + "/exe").c_str(), exe, sizeof exe - 1);
+        ssize_t n =
+            ::readlink(("/proc/" + std::to_string(child) + "/exe").c_str(), exe, sizeof exe - 1);
         // Too late if it exec'd (or exited) already: let it go and try again.
         if (StateOf(child) != 'T' || n <= 0 || std::string(exe, n).ends_with("/busybox") ||
             InnermostPid(child) == 0) {
@@ -132,8 +134,10 @@ class Cve_2019_5736 : public CveTest {
       s["mounts"].push_back(AttackerMount());
       // The image carries the runtime's libraries, as the original exploit's did.
       for (auto [dest, src] : {std::pair{"/lib", "/usr/lib"}, std::pair{"/lib64", "/usr/lib64"}})
-        s["mounts"].push_back(
-            {{"destination", dest}, {"type", "bind"}, {"source", src}, {"options", {"rbind", "ro"}}});
+        s["mounts"].push_back({{"destination", dest},
+                               {"type", "bind"},
+                               {"source", src},
+                               {"options", {"rbind", "ro"}}});
     });
     pid_t init = InitPid(id);
     std::string evil = Inside(init, "/tmp/evil");
@@ -150,9 +154,9 @@ class Cve_2019_5736 : public CveTest {
     options.timeout_seconds = 30;
     CommandResult victim;
     std::thread exec([&] {
-      victim = RunCommand({copy, "--root", root_, "exec", id, "/tmp/evil", "--root", "/tmp/blk",
-                           "state", "x"},
-                          options);
+      victim = RunCommand(
+          {copy, "--root", root_, "exec", id, "/tmp/evil", "--root", "/tmp/blk", "state", "x"},
+          options);
     });
     // The attacker waits for berth to run in the container, holds its exe,
     // lets it finish (through the fifo) and reopens the exe for writing.
@@ -225,8 +229,8 @@ TEST_F(Cve_2019_5736, ProcessJoiningAPrivilegedUserNamespaceIsNotDumpable) {
 
 TEST_F(Cve_2019_5736, RuntimeBinaryRunInTheContainerCannotBeOpenedForWriting) {
   std::string answer = SelfExeAttack({});
-  ASSERT_EQ(answer.rfind("pid=", 0), 0u) << "the attacker never saw berth run in the container: "
-                                         << answer;
+  ASSERT_EQ(answer.rfind("pid=", 0), 0u)
+      << "the attacker never saw berth run in the container: " << answer;
   // Reachable (it is an ordinary dumpable process by now), but read-only,
   // while it runs and after.
   EXPECT_NE(answer.find(" path=OK "), std::string::npos) << answer;

@@ -83,14 +83,16 @@ TEST_F(Cve_2021_30465, SymlinkSwappedUnderAMountTargetNeverRedirectsIt) {
     // The container sees its tmpfs: the mount went somewhere inside its root
     // (on the volume's directory, or on the symlink's target resolved in the root).
     auto points = MarkedTmpfs(r.out, "size=4096k");
-    EXPECT_EQ(points.size(), 1u) << "attempt " << i << ": mount not inside the container\n" << r.out;
+    EXPECT_EQ(points.size(), 1u) << "attempt " << i << ": mount not inside the container\n"
+                                 << r.out;
   }
   stop = true;
   racer.join();
   EXPECT_GT(swaps.load(), 1000) << "the race barely ran";
   EXPECT_GT(succeeded, attempts / 2) << "too few containers were created to judge";
   // Nothing reached the host side of the symlink.
-  auto host = RunCommand({"/bin/sh", "-c", "ls -A '" + escape + "'; grep -c ' " + escape + " ' /proc/self/mountinfo"});
+  auto host = RunCommand(
+      {"/bin/sh", "-c", "ls -A '" + escape + "'; grep -c ' " + escape + " ' /proc/self/mountinfo"});
   EXPECT_EQ(host.out, "0\n") << host.out;
 }
 

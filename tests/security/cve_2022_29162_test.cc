@@ -37,7 +37,9 @@ class Cve_2022_29162 : public CveTest {
   }
   std::string StartWithCapsMount() {
     return StartContainer({"sleep", "1000"}, [](json& s) {
-      s["mounts"].push_back({{"destination", "/caps"}, {"type", "tmpfs"}, {"source", "tmpfs"},
+      s["mounts"].push_back({{"destination", "/caps"},
+                             {"type", "tmpfs"},
+                             {"source", "tmpfs"},
                              {"options", {"mode=755"}}});
     });
   }
@@ -86,12 +88,11 @@ TEST_F(Cve_2022_29162, InheritableFileCapabilitiesGrantNothing) {
 TEST_F(Cve_2022_29162, CreateGivesExactlyTheConfiguredInheritableSet) {
   auto none = Berth({"run", "-b", MakeBundle({"grep", "Cap", "/proc/self/status"}), NewId()});
   EXPECT_EQ(Field(none.out, "CapInh"), "0000000000000000") << none.out;
-  auto kill = Berth({"run", "-b",
-                      MakeBundle({"grep", "Cap", "/proc/self/status"},
-                                 [](json& s) {
-                                   s["process"]["capabilities"]["inheritable"] = {"CAP_KILL"};
-                                 }),
-                      NewId()});
+  auto kill = Berth(
+      {"run", "-b",
+       MakeBundle({"grep", "Cap", "/proc/self/status"},
+                  [](json& s) { s["process"]["capabilities"]["inheritable"] = {"CAP_KILL"}; }),
+       NewId()});
   EXPECT_EQ(Field(kill.out, "CapInh"), "0000000000000020") << kill.out << kill.err;
 }
 

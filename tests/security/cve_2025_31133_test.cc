@@ -38,8 +38,10 @@ class Cve_2025_31133 : public CveTest {
                                [&](json& s) {
                                  for (auto& m : s["mounts"])
                                    if (m["destination"] == "/dev")
-                                     m = {{"destination", "/dev"}, {"type", "bind"},
-                                          {"source", dev}, {"options", {"rbind"}}};
+                                     m = {{"destination", "/dev"},
+                                          {"type", "bind"},
+                                          {"source", dev},
+                                          {"options", {"rbind"}}};
                                }),
                     id});
     EXPECT_EQ(r.status, 1) << r.out;
@@ -99,8 +101,10 @@ TEST_F(Cve_2025_31133, RealDevNullMasks) {
                              [&](json& s) {
                                for (auto& m : s["mounts"])
                                  if (m["destination"] == "/dev")
-                                   m = {{"destination", "/dev"}, {"type", "bind"},
-                                        {"source", dev}, {"options", {"rbind"}}};
+                                   m = {{"destination", "/dev"},
+                                        {"type", "bind"},
+                                        {"source", dev},
+                                        {"options", {"rbind"}}};
                              }),
                   id});
   EXPECT_EQ(r.status, 0) << r.err;

@@ -75,8 +75,10 @@ class Cve_2025_52565 : public CveTest {
                                  json mounts = json::array();
                                  for (auto& m : s["mounts"]) {
                                    if (m["destination"] == "/dev")
-                                     m = {{"destination", "/dev"}, {"type", "bind"},
-                                          {"source", dev}, {"options", {"rbind"}}};
+                                     m = {{"destination", "/dev"},
+                                          {"type", "bind"},
+                                          {"source", dev},
+                                          {"options", {"rbind"}}};
                                    if (m["destination"] == "/dev/pts" && !devpts) continue;
                                    mounts.push_back(m);
                                  }
@@ -114,7 +116,8 @@ TEST_F(Cve_2025_52565, ConsoleTargetSymlinkIsRefused) {
 TEST_F(Cve_2025_52565, PlantedPtsEntriesAreNeverUsed) {
   std::string dev = AttackerDev();
   for (int n = 0; n < 8; ++n)
-    ASSERT_EQ(::symlink("/proc/sys/kernel/core_pattern", (dev + "/pts/" + std::to_string(n)).c_str()), 0);
+    ASSERT_EQ(
+        ::symlink("/proc/sys/kernel/core_pattern", (dev + "/pts/" + std::to_string(n)).c_str()), 0);
   ASSERT_EQ(::symlink("/proc/sysrq-trigger", (dev + "/pts/ptmx").c_str()), 0);
   ASSERT_EQ(::symlink("pts/ptmx", (dev + "/ptmx").c_str()), 0);
   std::string output;
@@ -129,7 +132,8 @@ TEST_F(Cve_2025_52565, PlantedPtsEntriesAreNeverUsed) {
 TEST_F(Cve_2025_52565, ConsoleIsTheContainersPty) {
   std::string dev = AttackerDev();
   for (int n = 0; n < 8; ++n)
-    ASSERT_EQ(::symlink("/proc/sys/kernel/core_pattern", (dev + "/pts/" + std::to_string(n)).c_str()), 0);
+    ASSERT_EQ(
+        ::symlink("/proc/sys/kernel/core_pattern", (dev + "/pts/" + std::to_string(n)).c_str()), 0);
   std::string output;
   auto r = CreateWithTerminal(dev, true, &output);
   ASSERT_EQ(r.status, 0) << r.err;

@@ -41,7 +41,8 @@ class Cve_2025_52881 : public CveTest {
 
 std::string Bind(const std::string& from, const std::string& to) {
   return ::mount(from.c_str(), to.c_str(), nullptr, MS_BIND, nullptr) == 0
-             ? "" : std::string("bind failed: ") + std::strerror(errno) + "\n";
+             ? ""
+             : std::string("bind failed: ") + std::strerror(errno) + "\n";
 }
 
 TEST_F(Cve_2025_52881, SysctlWriteOverAProcfsOvermountFails) {
@@ -68,12 +69,12 @@ TEST_F(Cve_2025_52881, SysctlWriteOverAProcfsOvermountFails) {
     }
     // A mount on a directory of the path counts as much as one on the file.
     result += Bind(proc + "/sys/vm", proc + "/sys/kernel");
-    result += "dir=" + ErrnoName(-linux::WriteProcFile(root, "sys/kernel/domainname", "x", 1)) + "\n";
+    result +=
+        "dir=" + ErrnoName(-linux::WriteProcFile(root, "sys/kernel/domainname", "x", 1)) + "\n";
     ::close(root);
     return result;
   });
-  EXPECT_EQ(out.substr(0, out.find("/sys/kernel/hostname")),
-            "clean=OK\n/uptime=EXDEV\n") << out;
+  EXPECT_EQ(out.substr(0, out.find("/sys/kernel/hostname")), "clean=OK\n/uptime=EXDEV\n") << out;
   EXPECT_NE(out.find("/sys/kernel/hostname=EXDEV\n"), std::string::npos) << out;
   EXPECT_EQ(out.find("=OK", 8), std::string::npos) << out;
   EXPECT_NE(out.find("dir=EXDEV\n"), std::string::npos) << out;
@@ -97,7 +98,8 @@ TEST_F(Cve_2025_52881, LabelWriteOverAProcfsOvermountFails) {
     struct stat st;
     bool apparmor_dir = ::stat((attr + "/apparmor/exec").c_str(), &st) == 0;
     if (apparmor_dir) result += Bind(proc + "/" + self + "/sched", attr + "/apparmor/exec");
-    result += "sched=" + ErrnoName(-linux::SetSelinuxExecLabel(root, "system_u:system_r:x:s0")) + "\n";
+    result +=
+        "sched=" + ErrnoName(-linux::SetSelinuxExecLabel(root, "system_u:system_r:x:s0")) + "\n";
     result += "apparmor=" + ErrnoName(-linux::SetAppArmorExecProfile(root, "unconfined")) + "\n";
     ::umount2((attr + "/exec").c_str(), MNT_DETACH);
     if (apparmor_dir) ::umount2((attr + "/apparmor/exec").c_str(), MNT_DETACH);
@@ -133,22 +135,25 @@ TEST_F(Cve_2025_52881, ProcRootMustBeAProcfsRoot) {
 // plain sysctl still works.
 TEST_F(Cve_2025_52881, SysctlTargetCoveredByAMountIsRefused) {
   std::string id = NewId();
-  auto r = Berth({"run", "-b",
-                  MakeBundle({"sh", "-c", "echo RAN"},
-                             [](json& s) {
-                               s["mounts"].push_back({{"destination", "/proc/sys/net/ipv4/ip_forward"},
-                                                      {"type", "bind"},
-                                                      {"source", "/proc/sysrq-trigger"},
-                                                      {"options", {"bind"}}});
-                               s["linux"]["sysctl"] = {{"net.ipv4.ip_forward", "1"}};
-                             }),
-                  id});
+  auto r =
+      Berth({"run", "-b",
+             MakeBundle({"sh", "-c", "echo RAN"},
+                        [](json& s) {
+                          s["mounts"].push_back({{"destination", "/proc/sys/net/ipv4/ip_forward"},
+                                                 {"type", "bind"},
+                                                 {"source", "/proc/sysrq-trigger"},
+                                                 {"options", {"bind"}}});
+                          s["linux"]["sysctl"] = {{"net.ipv4.ip_forward", "1"}};
+                        }),
+             id});
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.out.find("RAN"), std::string::npos);
   EXPECT_NE(r.err.find("/proc/sys/net/ipv4/ip_forward"), std::string::npos) << r.err;
   auto ok = Berth({"run", "-b",
                    MakeBundle({"cat", "/proc/sys/net/ipv4/ip_forward"},
-                              [](json& s) { s["linux"]["sysctl"] = {{"net.ipv4.ip_forward", "1"}}; }),
+                              [](json& s) {
+                                s["linux"]["sysctl"] = {{"net.ipv4.ip_forward", "1"}};
+                              }),
                    NewId()});
   EXPECT_EQ(ok.status, 0) << ok.err;
   EXPECT_EQ(ok.out, "1\n");

@@ -86,14 +86,22 @@ std::string InPrivateMountNamespace(const std::function<std::string()>& body) {
 
 std::string ErrnoName(int err) {
   switch (err) {
-    case 0: return "OK";
-    case EXDEV: return "EXDEV";
-    case ELOOP: return "ELOOP";
-    case ENOENT: return "ENOENT";
-    case EACCES: return "EACCES";
-    case EPERM: return "EPERM";
-    case ENOTDIR: return "ENOTDIR";
-    default: return "errno" + std::to_string(err);
+    case 0:
+      return "OK";
+    case EXDEV:
+      return "EXDEV";
+    case ELOOP:
+      return "ELOOP";
+    case ENOENT:
+      return "ENOENT";
+    case EACCES:
+      return "EACCES";
+    case EPERM:
+      return "EPERM";
+    case ENOTDIR:
+      return "ENOTDIR";
+    default:
+      return "errno" + std::to_string(err);
   }
 }
 
