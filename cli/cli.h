@@ -40,6 +40,7 @@ void AddResume(CLI::App& app, Action& action);
 void AddUpdate(CLI::App& app, Action& action);
 void AddPs(CLI::App& app, Action& action);
 void AddEvents(CLI::App& app, Action& action);
+void AddExec(CLI::App& app, Action& action);
 
 // Options shared by create and run.
 struct CreateFlags {

@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/log.h"
+#include "linux/exe_seal.h"
 
 #ifndef BERTH_VERSION
 #define BERTH_VERSION "0.0.0"
@@ -46,6 +47,7 @@ int Run(int argc, char** argv) {
   AddUpdate(app, action);
   AddPs(app, action);
   AddEvents(app, action);
+  AddExec(app, action);
 
   try {
     app.parse(argc, argv);
@@ -58,6 +60,17 @@ int Run(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "berth: %s\n", e.what());
     return 1;
+  }
+
+  // CVE-2019-5736: commands that start container processes run from a sealed
+  // copy of this binary, so the container can never write to it.
+  for (const char* starts : {"create", "run", "exec"}) {
+    if (!app.got_subcommand(starts)) continue;
+    auto sealed = linux::ReexecSealed(argv, g.root + "/.exe-seal");
+    if (!sealed) {
+      std::fprintf(stderr, "berth: %s\n", sealed.error().message.c_str());
+      return 1;
+    }
   }
 
   Logger logger(g.log_path, g.log_format == "json", g.debug);

@@ -57,6 +57,34 @@ struct CreateResult {
 Result<CreateResult> Create(const Runtime& rt, const CreateOptions& options);
 Result<void> Start(const Runtime& rt, const std::string& id);
 
+// `exec`: runs `process` inside a created or running container. The process
+// joins every namespace and the cgroup of the container's init and gets the
+// container's seccomp filter; user, capabilities, rlimits, labels and the rest
+// come from `process`. No rootfs setup, no hooks, no wait for `start`.
+struct ExecOptions {
+  std::string id;
+  oci::Process process;  // from ContainerProcess() plus overrides, or a whole process.json
+  std::string pid_file;
+  std::string console_socket;  // process.terminal: the pty master goes there
+  int preserve_fds = 0;
+  int stdio[3] = {-1, -1, -1};  // -1: the process inherits ours
+  // With process.terminal and no console_socket, hand the pty master back in
+  // ExecResult instead (a foreground `exec`, the shim).
+  bool keep_pty_master = false;
+};
+
+struct ExecResult {
+  pid_t pid = 0;               // a child of the caller, in the host's pid namespace
+  linux::UniqueFd pidfd;
+  linux::UniqueFd pty_master;  // with keep_pty_master
+};
+
+Result<ExecResult> Exec(const Runtime& rt, const ExecOptions& options);
+
+// The container's process as config.json gave it at create: what `exec` starts
+// from before applying its flags (runc semantics).
+Result<oci::Process> ContainerProcess(const Runtime& rt, const std::string& id);
+
 // State as `berth state` prints it.
 Result<oci::State> State(const Runtime& rt, const std::string& id);
 Result<std::vector<oci::State>> List(const Runtime& rt);

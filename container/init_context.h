@@ -43,6 +43,8 @@ class InitContext {
 [[noreturn]] void RunStage1(InitPlan& plan) noexcept;
 // The container's init: sets everything up, waits for start, execs.
 [[noreturn]] void RunInit(InitPlan& plan) noexcept;
+// An `exec` process, cloned by stage 1 inside the container's namespaces.
+[[noreturn]] void RunExec(InitPlan& plan) noexcept;
 
 // init_rootfs.cc
 void PrepareRootfs(InitContext& ctx) noexcept;     // mounts, devices, up to the hooks

@@ -39,4 +39,8 @@ struct PlanWarnings {
 
 Result<InitPlan> BuildInitPlan(const PlanInputs& in, PlanWarnings* warnings);
 
+// `exec`: only the process part (user, capabilities, rlimits, labels, seccomp of
+// the container's config); the caller fills in what to join.
+Result<InitPlan> BuildExecPlan(const PlanInputs& in, PlanWarnings* warnings);
+
 }  // namespace berth::container

@@ -1,5 +1,6 @@
 #include "container/launch.h"
 
+#include <fcntl.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <signal.h>
@@ -135,6 +136,20 @@ Result<void> DriveInit(int sock, const LaunchHooks& hooks, LaunchedInit& out) {
   }
 }
 
+// exec: the process reports a failure before execve, or its end of the socket
+// closes (O_CLOEXEC) when execve succeeds.
+Result<void> WaitForExecve(int sock) {
+  for (;;) {
+    SyncMessage msg;
+    ssize_t n = ::recv(sock, &msg, sizeof msg, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoError("read from the exec'd process");
+    if (n == 0) return {};
+    if (msg.type == SyncType::kError) return Fail(InitError(msg));
+    return Fail("unexpected message from the exec'd process", EPROTO);
+  }
+}
+
 }  // namespace
 
 Result<void> WriteIdMaps(pid_t pid, const IdMaps& maps) {
@@ -151,6 +166,14 @@ Result<LaunchedInit> LaunchInit(InitPlan& plan, const IdMaps& maps, const Launch
     return ErrnoError("socketpair");
   linux::UniqueFd ours(pair[0]);
   linux::UniqueFd theirs(pair[1]);
+  // Above the fds the process is to receive (3 .. 3+preserve_fds-1), which are left
+  // open across execve: the sync socket must never be among them.
+  int lowest = 3 + plan.preserve_fds;
+  if (theirs.get() < lowest) {
+    int moved = ::fcntl(theirs.get(), F_DUPFD_CLOEXEC, lowest);
+    if (moved < 0) return ErrnoError("move the sync socket");
+    theirs.reset(moved);
+  }
   plan.sync_fd = theirs.get();
 
   int pidfd = -1;
@@ -187,6 +210,10 @@ Result<LaunchedInit> LaunchInit(InitPlan& plan, const IdMaps& maps, const Launch
   }
   auto r = DriveInit(ours.get(), hooks, out);
   if (!r) return fail(std::move(r.error()));
+  if (plan.exec) {
+    auto w = WaitForExecve(ours.get());
+    if (!w) return fail(std::move(w.error()));
+  }
   return out;
 }
 

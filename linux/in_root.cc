@@ -14,10 +14,10 @@
 namespace berth::linux {
 namespace {
 
-int OpenAt2InRoot(int root_fd, const char* path, int flags) noexcept {
+int OpenAt2InRoot(int root_fd, const char* path, int flags, unsigned long long resolve) noexcept {
   open_how how{};
   how.flags = static_cast<unsigned long long>(flags | O_PATH | O_CLOEXEC);
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | resolve;
   for (;;) {
     long fd = ::syscall(SYS_openat2, root_fd, path, &how, sizeof how);
     if (fd >= 0) return static_cast<int>(fd);
@@ -66,10 +66,11 @@ int SubstituteSymlink(char* path, size_t size, size_t start, size_t end, int dir
 
 }  // namespace
 
-int OpenInRoot(int root_fd, const char* path, CreateAs create, int extra_flags) noexcept {
+int OpenInRoot(int root_fd, const char* path, CreateAs create, int extra_flags,
+               unsigned long long extra_resolve) noexcept {
   while (*path == '/') ++path;
-  if (*path == '\0') return OpenAt2InRoot(root_fd, ".", extra_flags);
-  int fd = OpenAt2InRoot(root_fd, path, extra_flags);
+  if (*path == '\0') return OpenAt2InRoot(root_fd, ".", extra_flags, extra_resolve);
+  int fd = OpenAt2InRoot(root_fd, path, extra_flags, extra_resolve);
   if (fd != -ENOENT || create == CreateAs::kNothing) return fd;
 
   // Walk the components, creating what is missing. Each prefix is resolved
@@ -96,7 +97,8 @@ int OpenInRoot(int root_fd, const char* path, CreateAs create, int extra_flags) 
       }
       char saved = prefix.data[end];
       prefix.data[end] = '\0';
-      int next = OpenAt2InRoot(root_fd, prefix.data, last ? extra_flags : O_DIRECTORY);
+      int next = OpenAt2InRoot(root_fd, prefix.data, last ? extra_flags : O_DIRECTORY,
+                               extra_resolve);
       if (next == -ENOENT) {
         char name[256];
         size_t n = end - start;
@@ -111,8 +113,13 @@ int OpenInRoot(int root_fd, const char* path, CreateAs create, int extra_flags) 
           ::close(parent);
           return r;
         }
-        next = OpenAt2InRoot(root_fd, prefix.data, last ? extra_flags : O_DIRECTORY);
+        next = OpenAt2InRoot(root_fd, prefix.data, last ? extra_flags : O_DIRECTORY,
+                               extra_resolve);
         if (next == -ENOENT) {  // the name exists but leads nowhere: a dangling symlink
+          if (extra_resolve & RESOLVE_NO_SYMLINKS) {
+            ::close(parent);
+            return -ELOOP;
+          }
           prefix.data[end] = saved;
           r = SubstituteSymlink(prefix.data, sizeof prefix.data, start, end, parent, name);
           ::close(parent);

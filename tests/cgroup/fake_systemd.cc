@@ -2,7 +2,9 @@
 
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -118,8 +120,19 @@ std::unique_ptr<FakeSystemd> FakeSystemd::Start(std::string& error) {
     ::execlp("dbus-daemon", "dbus-daemon", "--nofork", "--nopidfile", arg.c_str(), nullptr);
     ::_exit(127);
   }
-  for (int i = 0; i < 5000 && !std::filesystem::exists(socket); ++i) ::usleep(1000);
-  if (!std::filesystem::exists(socket)) {
+  // The socket file appears at bind(2), before listen(2): wait until a connect
+  // succeeds, or sd_bus_start can meet ECONNREFUSED.
+  auto accepting = [&socket] {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, socket.c_str(), sizeof addr.sun_path - 1);
+    bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    return ok;
+  };
+  for (int i = 0; i < 5000 && !accepting(); ++i) ::usleep(1000);
+  if (!accepting()) {
     error = "dbus-daemon did not start";
     return nullptr;
   }

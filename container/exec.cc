@@ -1,0 +1,155 @@
+// `exec`: a new process in a created or running container. Stage 1 joins every
+// namespace of the container's init through its pidfd and clones the process
+// into the joined pid namespace; the runtime places it in the container's
+// cgroup, and it execs directly (no rootfs setup, no hooks, no exec.fifo).
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "container/container.h"
+#include "container/init_plan_build.h"
+#include "container/launch.h"
+#include "container/status.h"
+#include "linux/files.h"
+#include "linux/namespaces.h"
+#include "linux/process.h"
+#include "linux/unix_socket.h"
+
+namespace berth::container {
+namespace {
+
+// The namespaces of `pid` that differ from ours: those the process must join.
+Result<uint64_t> NamespacesToJoin(pid_t pid) {
+  uint64_t flags = 0;
+  size_t count;
+  const linux::NamespaceKind* kinds = linux::NamespaceKinds(&count);
+  for (size_t i = 0; i < count; ++i) {
+    std::string name(kinds[i].proc_name);
+    struct stat theirs, ours;
+    if (::stat(("/proc/" + std::to_string(pid) + "/ns/" + name).c_str(), &theirs) < 0) {
+      if (errno == ENOENT) continue;  // a namespace kind this kernel lacks
+      return ErrnoError("read the namespaces of the container's init (pid " + std::to_string(pid) +
+                        ")");
+    }
+    if (::stat(("/proc/self/ns/" + name).c_str(), &ours) < 0) continue;
+    if (theirs.st_ino != ours.st_ino || theirs.st_dev != ours.st_dev)
+      flags |= static_cast<uint64_t>(kinds[i].clone_flag);
+  }
+  return flags;
+}
+
+// Moves `fd` to a number at or above `lowest` (above the fds the process gets).
+Result<linux::UniqueFd> MoveAbove(linux::UniqueFd fd, int lowest) {
+  if (fd.get() >= lowest) return fd;
+  int moved = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, lowest);
+  if (moved < 0) return ErrnoError("dup fd");
+  return linux::UniqueFd(moved);
+}
+
+// The init's pidfd, checked against the recorded start time: a recycled pid is
+// never joined. Stopped and paused containers are refused with one line.
+Result<linux::UniqueFd> OpenRunningInit(int state_dir_fd, const ContainerRecord& record) {
+  std::string id = "cannot exec in container \"" + record.id + "\": ";
+  oci::Status status = CurrentStatus(state_dir_fd, record);
+  if (status == oci::Status::kStopped) return Fail(id + "it is stopped", ESRCH);
+  if (status == oci::Status::kPaused) return Fail(id + "it is paused (resume it first)", EBUSY);
+  auto pidfd = linux::PidfdOpen(record.pid);
+  // The pidfd is opened first: if the start time still matches, it is the init's.
+  if (!pidfd || !linux::ProcessIsAlive(record.pid, record.start_time))
+    return Fail(id + "it is stopped", ESRCH);
+  return std::move(*pidfd);
+}
+
+Result<void> WriteOomScoreAdj(pid_t pid, int value) {
+  return linux::WriteExisting("/proc/" + std::to_string(pid) + "/oom_score_adj",
+                              std::to_string(value));
+}
+
+// A joined user namespace may forbid setgroups (rootless create wrote "deny").
+bool SetgroupsAllowed(pid_t init) {
+  auto text = linux::ReadFile("/proc/" + std::to_string(init) + "/setgroups");
+  return !text || text->rfind("deny", 0) != 0;
+}
+
+Result<void> HandOver(const ExecOptions& o, const oci::Spec& spec, const ContainerRecord& record,
+                      LaunchedInit& launched, ExecResult& result) {
+  if (launched.seccomp_listener && spec.linux && spec.linux->seccomp) {
+    oci::State state = ToOciState(record, oci::Status::kRunning);
+    BERTH_TRY(linux::SendSeccompListener(
+        spec.linux->seccomp->listener_path, spec.linux->seccomp->listener_metadata,
+        launched.seccomp_listener.get(), oci::HookStateJson(state), launched.pid));
+  }
+  if (launched.pty_master) {
+    if (!o.console_socket.empty())
+      BERTH_TRY_CTX(linux::SendFdToPath(o.console_socket, launched.pty_master.get(), "/dev/ptmx"),
+                    "--console-socket");
+    else
+      result.pty_master = std::move(launched.pty_master);
+  }
+  if (!o.pid_file.empty())
+    BERTH_TRY_CTX(linux::WriteFileAtomic(o.pid_file, std::to_string(launched.pid), 0644),
+                  "--pid-file");
+  return {};
+}
+
+}  // namespace
+
+Result<oci::Process> ContainerProcess(const Runtime& rt, const std::string& id) {
+  StateDir dir = BERTH_TRY(StateDir::Open(rt.root, id));
+  oci::Spec spec = BERTH_TRY_CTX(oci::LoadSpec(dir.path()), "container \"" + id + "\"");
+  if (!spec.process) return Fail("container \"" + id + "\": its config has no process");
+  return *spec.process;
+}
+
+Result<ExecResult> Exec(const Runtime& rt, const ExecOptions& o) {
+  if (o.process.terminal && o.console_socket.empty() && !o.keep_pty_master)
+    return Fail("a terminal was asked for (--tty): --console-socket is required");
+  // Held until the process has exec'd: delete and kill wait for us.
+  StateDir dir = BERTH_TRY(StateDir::Open(rt.root, o.id));
+  ContainerRecord record = BERTH_TRY(dir.Load());
+  linux::UniqueFd init = BERTH_TRY(OpenRunningInit(dir.fd(), record));
+  oci::Spec spec = BERTH_TRY_CTX(oci::LoadSpec(dir.path()), "container \"" + o.id + "\"");
+
+  PlanInputs in;
+  in.spec = &spec;
+  in.rootfs = record.rootfs;
+  in.bundle = record.bundle;
+  in.process = &o.process;
+  in.preserve_fds = o.preserve_fds;
+  in.seccomp_cache_dir = rt.root + "/.seccomp-cache";
+  PlanWarnings warnings;
+  InitPlan plan = BERTH_TRY_CTX(BuildExecPlan(in, &warnings), "exec");
+  for (const auto& w : warnings.messages) rt.Log(LogLevel::kWarning, w);
+  plan.join_flags = BERTH_TRY(NamespacesToJoin(record.pid));
+  plan.exec_chroot = !(plan.join_flags & CLONE_NEWNS);
+  if (plan.join_flags & CLONE_NEWUSER) plan.set_groups = SetgroupsAllowed(record.pid);
+  init = BERTH_TRY(MoveAbove(std::move(init), 3 + o.preserve_fds));
+  plan.join_pidfd = init.get();
+  for (int i = 0; i < 3; ++i) plan.stdio[i] = o.stdio[i];
+
+  std::unique_ptr<cgroup::Manager> cg;
+  if (!record.cgroup.empty()) cg = BERTH_TRY(LoadCgroup(record));
+  LaunchHooks hooks;
+  hooks.place = [&](pid_t pid) -> Result<void> {
+    if (cg) BERTH_TRY_CTX(cg->AddProcess(pid), "join the container's cgroup");
+    if (o.process.oom_score_adj)
+      BERTH_TRY_CTX(WriteOomScoreAdj(pid, *o.process.oom_score_adj), "process.oomScoreAdj");
+    return {};
+  };
+  LaunchedInit launched =
+      BERTH_TRY_CTX(LaunchInit(plan, IdMaps{}, hooks), "exec in container \"" + o.id + "\"");
+  ExecResult result;
+  result.pid = launched.pid;
+  auto handed = HandOver(o, spec, record, launched, result);
+  if (!handed) {
+    (void)linux::PidfdSendSignal(launched.pidfd.get(), SIGKILL);
+    (void)linux::WaitForExit(launched.pid);
+    return Fail(std::move(handed.error()));
+  }
+  result.pidfd = std::move(launched.pidfd);
+  return result;
+}
+
+}  // namespace berth::container
