@@ -2,6 +2,8 @@
 // cli/<command>.cc only declares its flags and calls the container library.
 #pragma once
 
+#include <signal.h>
+
 #include <CLI/CLI.hpp>
 
 #include <functional>
@@ -18,6 +20,7 @@ struct GlobalFlags {
   std::string log_format = "text";
   bool debug = false;
   bool systemd_cgroup = false;
+  std::string criu = "criu";
 };
 
 // What a subcommand does once parsed: its exit status, or an error that main
@@ -35,6 +38,8 @@ void AddList(CLI::App& app, Action& action);
 void AddSpec(CLI::App& app, Action& action);
 void AddFeatures(CLI::App& app, Action& action);
 void AddStop(CLI::App& app, Action& action);
+void AddCheckpoint(CLI::App& app, Action& action);
+void AddRestore(CLI::App& app, Action& action);
 
 // Options shared by create and run.
 struct CreateFlags {
@@ -48,5 +53,10 @@ struct CreateFlags {
 };
 void AddCreateFlags(CLI::App* cmd, CreateFlags& flags);
 container::CreateOptions ToCreateOptions(const CreateFlags& flags);
+
+// run.cc: waits for a foreground container's init, forwarding the signals in
+// `forwarded` (blocked by the caller before the init existed) and its terminal;
+// returns its exit status. Used by run and restore.
+Result<int> Supervise(container::CreateResult& c, const sigset_t& forwarded);
 
 }  // namespace berth::cli

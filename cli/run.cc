@@ -47,6 +47,8 @@ void CopyWindowSize(int from, int to) {
   if (::ioctl(from, TIOCGWINSZ, &ws) == 0) ::ioctl(to, TIOCSWINSZ, &ws);
 }
 
+}  // namespace
+
 // Waits for the init, forwarding signals and the terminal. Returns its exit status.
 Result<int> Supervise(container::CreateResult& c, const sigset_t& forwarded) {
   linux::UniqueFd sigfd(::signalfd(-1, &forwarded, SFD_CLOEXEC | SFD_NONBLOCK));
@@ -95,6 +97,8 @@ Result<int> Supervise(container::CreateResult& c, const sigset_t& forwarded) {
   }
   return linux::WaitForExit(c.pid);
 }
+
+namespace {
 
 Result<int> RunContainer(const container::Runtime& rt, const RunFlags& f) {
   container::CreateOptions o = ToCreateOptions(f.create);
