@@ -1,7 +1,5 @@
-// `checkpoint`: runc's flags, then container::Checkpoint.
-#include <fcntl.h>
-#include <unistd.h>
-
+// `checkpoint`: runc's flags; RunCheckpoint (criu_run.cc, or criu_exec.cc in
+// `berth`) does the rest.
 #include "cli/cli.h"
 #include "cli/criu_flags.h"
 
@@ -25,58 +23,6 @@ void AddCriuFlags(CLI::App* cmd, CriuFlags& f) {
   cmd->add_flag("--lazy-pages", f.lazy_pages, "use userfaultfd to lazily restore memory pages");
 }
 
-Result<container::CriuOptions> ToCriuOptions(const CriuFlags& f) {
-  container::CriuOptions o;
-  o.image_path = f.image_path;
-  if (o.image_path.empty()) {
-    // runc's default: ./checkpoint
-    char cwd[4096];
-    if (!::getcwd(cwd, sizeof cwd)) return ErrnoError("getcwd");
-    o.image_path = std::string(cwd) + "/checkpoint";
-  }
-  o.work_path = f.work_path;
-  o.tcp_established = f.tcp_established;
-  o.ext_unix_sk = f.ext_unix_sk;
-  o.shell_job = f.shell_job;
-  o.file_locks = f.file_locks;
-  o.auto_dedup = f.auto_dedup;
-  o.lazy_pages = f.lazy_pages;
-  o.manage_cgroups_mode = BERTH_TRY(container::ParseCriuCgroupMode(f.manage_cgroups_mode));
-  o.empty_ns = f.empty_ns;
-  return o;
-}
-
-namespace {
-
-struct CheckpointFlags {
-  std::string id;
-  CriuFlags criu;
-  std::string parent_path, page_server;
-  bool leave_running = false, pre_dump = false;
-  int status_fd = -1;
-};
-
-Result<int> RunCheckpoint(const container::Runtime& rt, const CheckpointFlags& f) {
-  container::CheckpointOptions o;
-  o.id = f.id;
-  o.criu = BERTH_TRY(ToCriuOptions(f.criu));
-  o.parent_path = f.parent_path;
-  o.leave_running = f.leave_running;
-  o.pre_dump = f.pre_dump;
-  o.page_server = f.page_server;
-  o.status_fd = f.status_fd;
-  if (o.status_fd >= 0) {
-    int flags = ::fcntl(o.status_fd, F_GETFL);
-    if (flags < 0) return ErrnoError("invalid --status-fd " + std::to_string(o.status_fd));
-    if ((flags & O_ACCMODE) == O_RDONLY)
-      return Fail("invalid --status-fd " + std::to_string(o.status_fd) + ": not writable");
-  }
-  BERTH_TRY(container::Checkpoint(rt, o));
-  return 0;
-}
-
-}  // namespace
-
 void AddCheckpoint(CLI::App& app, Action& action) {
   auto* cmd = app.add_subcommand("checkpoint", "checkpoint a running container (criu)");
   auto f = std::make_shared<CheckpointFlags>();
@@ -84,9 +30,9 @@ void AddCheckpoint(CLI::App& app, Action& action) {
   AddCriuFlags(cmd, f->criu);
   cmd->add_option("--parent-path", f->parent_path,
                   "path of the previous (pre-dump) images, relative to --image-path");
-  cmd->add_flag("--leave-running", f->leave_running, "leave the process running after checkpointing");
-  cmd->add_flag("--pre-dump", f->pre_dump,
-                "dump the container's memory only, leaving it running");
+  cmd->add_flag("--leave-running", f->leave_running,
+                "leave the process running after checkpointing");
+  cmd->add_flag("--pre-dump", f->pre_dump, "dump the container's memory only, leaving it running");
   cmd->add_option("--page-server", f->page_server, "ADDRESS:PORT of the page server");
   cmd->add_option("--status-fd", f->status_fd,
                   "criu writes \\0 to this fd once its lazy-pages server is ready");

@@ -24,7 +24,8 @@ Result<void> CheckParentPath(const CheckpointOptions& o) {
   std::string parent = o.criu.image_path + "/" + o.parent_path;
   struct stat st;
   if (::stat(parent.c_str(), &st) < 0) return ErrnoError("invalid --parent-path " + parent);
-  if (!S_ISDIR(st.st_mode)) return Fail("invalid --parent-path " + parent + ": not a directory", ENOTDIR);
+  if (!S_ISDIR(st.st_mode))
+    return Fail("invalid --parent-path " + parent + ": not a directory", ENOTDIR);
   return {};
 }
 
@@ -55,7 +56,8 @@ Result<std::map<std::string, uint64_t>> ExternalNamespaceInodes(const oci::Spec&
     const oci::Namespace* ns = spec.FindNamespace(type);
     if (!ns || ns->path.empty()) continue;
     struct stat st;
-    if (::stat(ns->path.c_str(), &st) < 0) return ErrnoError(std::string(type) + " namespace " + ns->path);
+    if (::stat(ns->path.c_str(), &st) < 0)
+      return ErrnoError(std::string(type) + " namespace " + ns->path);
     inodes[type] = st.st_ino;
   }
   return inodes;
@@ -83,7 +85,8 @@ void RestoreFreezerState(const ContainerRecord& record, bool was_paused, const R
   auto frozen = (*cg)->IsFrozen();
   if (!frozen || !*frozen) return;
   auto thawed = (*cg)->Thaw();
-  if (!thawed) rt.Log(LogLevel::kError, "thaw after the failed checkpoint: " + thawed.error().message);
+  if (!thawed)
+    rt.Log(LogLevel::kError, "thaw after the failed checkpoint: " + thawed.error().message);
 }
 
 struct Images {
@@ -140,9 +143,9 @@ Result<void> Dump(const Runtime& rt, const CheckpointOptions& o, const StateDir&
     return Fail(CriuFailure(resp, images.work ? images.work.get() : images.images.get(),
                             images.log_dir, kCriuDumpLog));
   // A pre-dump's criu waits for a next request that never comes: its status says nothing.
-  if (!o.pre_dump && exit_code != 0)
-    return Fail("criu exited with status " + std::to_string(exit_code) + " after the dump (log: " +
-                images.log_dir + "/" + std::string(kCriuDumpLog) + ")");
+  if (!o.pre_dump && exit_code > 0)
+    return Fail("criu exited with status " + std::to_string(exit_code) +
+                " after the dump (log: " + images.log_dir + "/" + std::string(kCriuDumpLog) + ")");
   return {};
 }
 

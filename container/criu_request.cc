@@ -58,11 +58,16 @@ std::string MountPoint(const CriuContainerFacts& c, const std::string& destinati
 
 criu::criu_cg_mode ToCriuMode(CriuCgroupMode mode) {
   switch (mode) {
-    case CriuCgroupMode::kSoft: return criu::SOFT;
-    case CriuCgroupMode::kFull: return criu::FULL;
-    case CriuCgroupMode::kStrict: return criu::STRICT;
-    case CriuCgroupMode::kIgnore: return criu::IGNORE;
-    case CriuCgroupMode::kDefault: break;
+    case CriuCgroupMode::kSoft:
+      return criu::SOFT;
+    case CriuCgroupMode::kFull:
+      return criu::FULL;
+    case CriuCgroupMode::kStrict:
+      return criu::STRICT;
+    case CriuCgroupMode::kIgnore:
+      return criu::IGNORE;
+    case CriuCgroupMode::kDefault:
+      break;
   }
   return criu::DEFAULT;
 }
@@ -125,8 +130,10 @@ void SetConfigFile(const oci::Spec& spec, criu::criu_opts* o) {
   // As runc's org.criu.config: a file of criu options that override the RPC's;
   // an empty value means no file at all.
   auto it = spec.annotations.find("org.criu.config");
-  if (it == spec.annotations.end()) o->set_config_file(std::string(kDefaultCriuConfigFile));
-  else if (!it->second.empty()) o->set_config_file(it->second);
+  if (it == spec.annotations.end())
+    o->set_config_file(std::string(kDefaultCriuConfigFile));
+  else if (!it->second.empty())
+    o->set_config_file(it->second);
 }
 
 void SetCommonOptions(const CriuOptions& c, uint32_t empty_ns, criu::criu_opts* o) {
@@ -178,7 +185,8 @@ Result<CriuCgroupMode> ParseCriuCgroupMode(const std::string& name) {
   if (name == "full") return CriuCgroupMode::kFull;
   if (name == "strict") return CriuCgroupMode::kStrict;
   if (name == "ignore") return CriuCgroupMode::kIgnore;
-  return Fail("invalid --manage-cgroups-mode \"" + name + "\": expected soft, full, strict or ignore");
+  return Fail("invalid --manage-cgroups-mode \"" + name +
+              "\": expected soft, full, strict or ignore");
 }
 
 Result<uint32_t> EmptyNamespaceMask(const std::vector<std::string>& names) {

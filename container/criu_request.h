@@ -45,7 +45,7 @@ struct CriuContainerFacts {
   const oci::Spec* spec = nullptr;
   std::string bundle;  // relative bind sources are below it
   cgroup::Mode cgroup_mode = cgroup::Mode::kUnified;
-  std::string cgroup_unified_dir;           // the container's v2 directory, if any
+  std::string cgroup_unified_dir;            // the container's v2 directory, if any
   std::vector<CriuCgroupBind> cgroup_binds;  // empty on a v2 host
   // The mount point a config destination really names inside the rootfs
   // (symlinks followed inside it, as create mounted it). Null: taken as written.

@@ -66,8 +66,8 @@ Result<void> CheckCriuFeatures(const Runtime& rt, bool lazy_pages, bool mem_trac
   CriuSpawn spawn;
   spawn.criu_path = rt.criu_path;
   CriuSession session = BERTH_TRY(CriuSession::Start(spawn));
-  criu::criu_resp resp =
-      BERTH_TRY_CTX(session.Call(BuildFeatureCheckRequest(lazy_pages, mem_track)), "criu feature check");
+  criu::criu_resp resp = BERTH_TRY_CTX(
+      session.Call(BuildFeatureCheckRequest(lazy_pages, mem_track)), "criu feature check");
   (void)session.Finish();
   if (!resp.success()) return Fail(CriuFailure(resp, -1, "", ""));
   std::vector<std::string> missing;

@@ -45,7 +45,8 @@ Result<void> AddMove(SpawnFds& fds, int source, int target) {
 Result<pid_t> SpawnCriu(const CriuSpawn& spawn, int rpc_fd) {
   SpawnFds fds;
   linux::UniqueFd dev_null = BERTH_TRY(linux::Open("/dev/null", O_RDWR));
-  for (int i = 0; i < 3; ++i) BERTH_TRY(AddMove(fds, spawn.stdio[i] >= 0 ? spawn.stdio[i] : dev_null.get(), i));
+  for (int i = 0; i < 3; ++i)
+    BERTH_TRY(AddMove(fds, spawn.stdio[i] >= 0 ? spawn.stdio[i] : dev_null.get(), i));
   BERTH_TRY(AddMove(fds, rpc_fd, 3));
   for (size_t i = 0; i < spawn.extra_fds.size(); ++i)
     BERTH_TRY(AddMove(fds, spawn.extra_fds[i], static_cast<int>(4 + i)));
@@ -77,7 +78,8 @@ Result<pid_t> SpawnCriu(const CriuSpawn& spawn, int rpc_fd) {
                 : posix_spawn(&pid, argv[0], &actions, &attr, argv, environ);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
-  if (err == ENOENT) return Fail("criu is not installed (" + spawn.criu_path + " not found)", ENOENT);
+  if (err == ENOENT)
+    return Fail("criu is not installed (" + spawn.criu_path + " not found)", ENOENT);
   if (err != 0) return ErrnoError("run " + spawn.criu_path, err);
   return pid;
 }
@@ -117,7 +119,8 @@ CriuSession::~CriuSession() {
   auto pidfd = linux::PidfdOpen(pid_);
   if (pidfd) {
     pollfd p{pidfd->get(), POLLIN, 0};
-    if (::poll(&p, 1, 10000) == 0) ::syscall(SYS_pidfd_send_signal, pidfd->get(), SIGKILL, nullptr, 0);
+    if (::poll(&p, 1, 10000) == 0)
+      ::syscall(SYS_pidfd_send_signal, pidfd->get(), SIGKILL, nullptr, 0);
   }
   while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
   }
@@ -154,14 +157,18 @@ Result<criu::criu_resp> CriuSession::Receive(linux::UniqueFd* fd) {
     for (size_t i = 0; i < count; ++i) {
       int received;
       std::memcpy(&received, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-      if (fd && !*fd) fd->reset(received);
-      else ::close(received);
+      if (fd && !*fd)
+        fd->reset(received);
+      else
+        ::close(received);
     }
   }
   if (n == 0) return Fail("criu exited without answering", EPIPE);
-  if (msg.msg_flags & MSG_TRUNC) return Fail("criu's answer is larger than " + std::to_string(kMaxMessage) + " bytes");
+  if (msg.msg_flags & MSG_TRUNC)
+    return Fail("criu's answer is larger than " + std::to_string(kMaxMessage) + " bytes");
   criu::criu_resp resp;
-  if (!resp.ParseFromArray(buf.data(), static_cast<int>(n))) return Fail("criu's answer does not decode");
+  if (!resp.ParseFromArray(buf.data(), static_cast<int>(n)))
+    return Fail("criu's answer does not decode");
   return resp;
 }
 
@@ -196,6 +203,9 @@ Result<int> CriuSession::Finish() {
     r = ::waitpid(pid_, &status, 0);
   } while (r < 0 && errno == EINTR);
   pid_ = -1;
+  // A process-wide reaper (the shim's) may have taken criu's status first: its
+  // answer on the socket is then all there is to go by.
+  if (r < 0 && errno == ECHILD) return -1;
   if (r < 0) return ErrnoError("wait for criu");
   return linux::ExitCodeFromWaitStatus(status);
 }
@@ -227,13 +237,20 @@ std::string CriuLogErrors(const std::string& log_text) {
 
 std::string CriuRequestName(int type) {
   switch (type) {
-    case criu::DUMP: return "dump";
-    case criu::PRE_DUMP: return "pre-dump";
-    case criu::RESTORE: return "restore";
-    case criu::CHECK: return "check";
-    case criu::FEATURE_CHECK: return "feature check";
-    case criu::VERSION: return "version";
-    default: return "request " + std::to_string(type);
+    case criu::DUMP:
+      return "dump";
+    case criu::PRE_DUMP:
+      return "pre-dump";
+    case criu::RESTORE:
+      return "restore";
+    case criu::CHECK:
+      return "check";
+    case criu::FEATURE_CHECK:
+      return "feature check";
+    case criu::VERSION:
+      return "version";
+    default:
+      return "request " + std::to_string(type);
   }
 }
 
@@ -254,7 +271,8 @@ Error CriuFailure(const criu::criu_resp& resp, int log_dir_fd, const std::string
 Result<void> CheckCriuWorks(const Runtime& rt) {
   BERTH_TRY(linux::MakeDirs(rt.root, 0711));
   std::string tmpl = rt.root + "/.criu-check-XXXXXX";
-  if (!::mkdtemp(tmpl.data())) return ErrnoError("make a directory for criu's check log in " + rt.root);
+  if (!::mkdtemp(tmpl.data()))
+    return ErrnoError("make a directory for criu's check log in " + rt.root);
   std::string dir = tmpl;
   struct Cleanup {
     std::string dir;

@@ -45,7 +45,7 @@ class CriuSession {
   Result<criu::criu_resp> Call(const criu::criu_req& request,
                                const CriuNotifyHandler& on_notify = nullptr);
   // Closes the socket (criu exits after its last answer) and reaps criu;
-  // returns its exit status, or 128 + signal.
+  // returns its exit status, or 128 + signal; -1 if someone else reaped it.
   Result<int> Finish();
 
  private:

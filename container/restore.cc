@@ -22,8 +22,8 @@
 #include "container/criu_swrk.h"
 #include "container/hooks.h"
 #include "container/rollback.h"
-#include "container/status.h"
 #include "container/state_store.h"
+#include "container/status.h"
 #include "linux/files.h"
 #include "linux/in_root.h"
 #include "linux/process.h"
@@ -40,7 +40,8 @@ Result<std::vector<std::string>> ReadDescriptors(int images_fd, const std::strin
                 text.error().code);
   auto json = nlohmann::json::parse(*text, nullptr, false);
   std::vector<std::string> out;
-  if (!json.is_array()) return Fail(image_path + "/" + std::string(kDescriptorsFile) + ": not a JSON array");
+  if (!json.is_array())
+    return Fail(image_path + "/" + std::string(kDescriptorsFile) + ": not a JSON array");
   for (const auto& d : json) out.push_back(d.is_string() ? d.get<std::string>() : "");
   return out;
 }
@@ -133,8 +134,7 @@ class CriuRoot {
 };
 
 ContainerRecord NewRecord(const RestoreOptions& o, const oci::Spec& spec, const std::string& bundle,
-                          const std::string& rootfs, const cgroup::Manager& cg,
-                          const Runtime& rt) {
+                          const std::string& rootfs, const cgroup::Manager& cg, const Runtime& rt) {
   ContainerRecord r;
   r.id = o.id;
   r.bundle = bundle;
@@ -147,8 +147,10 @@ ContainerRecord NewRecord(const RestoreOptions& o, const oci::Spec& spec, const 
   r.started = true;  // restored processes run: there is no exec.fifo to wait on
   if (spec.linux)
     for (const auto& ns : spec.linux->namespaces) {
-      if (ns.path.empty()) r.new_namespaces.push_back(ns.type);
-      else r.joined_namespaces[ns.type] = ns.path;
+      if (ns.path.empty())
+        r.new_namespaces.push_back(ns.type);
+      else
+        r.joined_namespaces[ns.type] = ns.path;
     }
   // criu >= 3.14 restores into a new time namespace where the kernel has them
   // (so that monotonic clocks go on from the checkpoint), as runc records.
@@ -169,7 +171,8 @@ Result<NamespaceFds> OpenExternalNamespaces(const oci::Spec& spec) {
     const oci::Namespace* ns = spec.FindNamespace(type);
     if (!ns || ns->path.empty()) continue;
     out.numbers[type] = static_cast<int>(4 + out.fds.size());
-    out.fds.push_back(BERTH_TRY_CTX(linux::Open(ns->path, O_RDONLY), std::string(type) + " namespace"));
+    out.fds.push_back(
+        BERTH_TRY_CTX(linux::Open(ns->path, O_RDONLY), std::string(type) + " namespace"));
   }
   return out;
 }
@@ -225,9 +228,11 @@ Result<void> RestoreRun::OnNotify(const std::string& script, pid_t pid, linux::U
 Result<CreateResult> RestoreContainer(const Runtime& rt, const RestoreOptions& o) {
   linux::UniqueFd images = BERTH_TRY(
       WithContext(linux::Open(o.criu.image_path, O_RDONLY | O_DIRECTORY), "--image-path"));
-  std::vector<std::string> descriptors = BERTH_TRY(ReadDescriptors(images.get(), o.criu.image_path));
+  std::vector<std::string> descriptors =
+      BERTH_TRY(ReadDescriptors(images.get(), o.criu.image_path));
   linux::UniqueFd work;
-  if (!o.criu.work_path.empty()) work = BERTH_TRY(OpenOrMakeDirectory(o.criu.work_path, "--work-path"));
+  if (!o.criu.work_path.empty())
+    work = BERTH_TRY(OpenOrMakeDirectory(o.criu.work_path, "--work-path"));
   const std::string& log_dir = o.criu.work_path.empty() ? o.criu.image_path : o.criu.work_path;
 
   StateDir dir = BERTH_TRY(StateDir::Create(rt.root, o.id));
@@ -285,22 +290,25 @@ Result<CreateResult> RestoreContainer(const Runtime& rt, const RestoreOptions& o
 
   ContainerRecord record = NewRecord(o, spec, bundle, rootfs, *cg, rt);
   RestoreRun run{o, rollback, dir, spec, record, {}, false};
-  criu::criu_resp resp = BERTH_TRY(session.Call(
-      request, [&run](const std::string& script, pid_t pid, linux::UniqueFd fd) {
+  criu::criu_resp resp = BERTH_TRY(
+      session.Call(request, [&run](const std::string& script, pid_t pid, linux::UniqueFd fd) {
         return run.OnNotify(script, pid, std::move(fd));
       }));
   int exit_code = BERTH_TRY(session.Finish());
-  if (!resp.success()) return Fail(CriuFailure(resp, work ? work.get() : images.get(), log_dir, kCriuRestoreLog));
-  if (exit_code != 0)
-    return Fail("criu exited with status " + std::to_string(exit_code) + " after the restore (log: " +
-                log_dir + "/" + std::string(kCriuRestoreLog) + ")");
-  if (!run.restored) return Fail("criu restored without naming the restored process (post-restore)");
+  if (!resp.success())
+    return Fail(CriuFailure(resp, work ? work.get() : images.get(), log_dir, kCriuRestoreLog));
+  if (exit_code > 0)
+    return Fail("criu exited with status " + std::to_string(exit_code) +
+                " after the restore (log: " + log_dir + "/" + std::string(kCriuRestoreLog) + ")");
+  if (!run.restored)
+    return Fail("criu restored without naming the restored process (post-restore)");
   if (!linux::ProcessIsAlive(record.pid, record.start_time))
     return Fail("the restored process exited at once (log: " + log_dir + "/" +
                 std::string(kCriuRestoreLog) + ")");
   if (!criu_root.Unmount()) return Fail("unmount " + criu_root.path() + ": still mounted");
   if (!o.pid_file.empty())
-    BERTH_TRY_CTX(linux::WriteFileAtomic(o.pid_file, std::to_string(record.pid), 0644), "--pid-file");
+    BERTH_TRY_CTX(linux::WriteFileAtomic(o.pid_file, std::to_string(record.pid), 0644),
+                  "--pid-file");
   rollback.Disarm();
   return std::move(run.result);
 }

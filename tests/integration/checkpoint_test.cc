@@ -24,7 +24,7 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 struct CriuOnThisMachine {
-  std::string path;               // "" if not installed
+  std::string path;  // "" if not installed
   bool works = false;
   std::vector<std::string> errors;  // what `criu check` reported
   std::string reason;               // one line, for skips
@@ -52,7 +52,8 @@ const CriuOnThisMachine& Criu() {
     std::istringstream lines(r.err);
     std::string line;
     while (std::getline(lines, line))
-      if (line.find("Error (") != std::string::npos && line.find("exited, status=") == std::string::npos)
+      if (line.find("Error (") != std::string::npos &&
+          line.find("exited, status=") == std::string::npos)
         c.errors.push_back(TrimCriuError(line));
     std::string said;
     for (size_t i = c.errors.size() > 3 ? c.errors.size() - 3 : 0; i < c.errors.size(); ++i)
@@ -99,11 +100,14 @@ class Checkpoint : public BerthTest {
 
   // A container that counts into /host/count (a bind mount of count_dir_).
   std::string CounterBundle() {
-    return MakeBundle({"sh", "-c", "i=0; while :; do i=$((i+1)); echo $i > /host/count; sleep 0.05; done"},
-                      [&](json& s) {
-                        s["mounts"].push_back({{"destination", "/host"}, {"type", "bind"},
-                                               {"source", count_dir_}, {"options", {"rbind", "rw"}}});
-                      });
+    return MakeBundle(
+        {"sh", "-c", "i=0; while :; do i=$((i+1)); echo $i > /host/count; sleep 0.05; done"},
+        [&](json& s) {
+          s["mounts"].push_back({{"destination", "/host"},
+                                 {"type", "bind"},
+                                 {"source", count_dir_},
+                                 {"options", {"rbind", "rw"}}});
+        });
   }
 
   int Count() { return ReadCount(count_dir_ + "/count"); }
@@ -162,7 +166,8 @@ class Checkpoint : public BerthTest {
 // --- the real criu, where `criu check` fails -------------------------------
 
 TEST_F(Checkpoint, FailsAtOnceWithCriusReasonAndTheContainerRunsOn) {
-  if (Criu().works || Criu().path.empty()) GTEST_SKIP() << Criu().reason << ": this tests the failure";
+  if (Criu().works || Criu().path.empty())
+    GTEST_SKIP() << Criu().reason << ": this tests the failure";
   std::string id = RunCounter();
   json before = State(id);
   auto start = Clock::now();
@@ -170,7 +175,8 @@ TEST_F(Checkpoint, FailsAtOnceWithCriusReasonAndTheContainerRunsOn) {
   auto took = Clock::now() - start;
   EXPECT_EQ(r.status, 1);
   EXPECT_TRUE(OneLine(r.err)) << r.err;
-  EXPECT_NE(r.err.find("checkpoint container \"" + id + "\": criu cannot work on this system: criu check failed: "),
+  EXPECT_NE(r.err.find("checkpoint container \"" + id +
+                       "\": criu cannot work on this system: criu check failed: "),
             std::string::npos)
       << r.err;
   bool quotes_criu = false;
@@ -181,13 +187,15 @@ TEST_F(Checkpoint, FailsAtOnceWithCriusReasonAndTheContainerRunsOn) {
   EXPECT_EQ(State(id), before);
   EXPECT_FALSE(CgroupFrozen(id));
   EXPECT_TRUE(CountPasses(Count()));
-  EXPECT_FALSE(ReadFileOrEmpty("/proc/" + std::to_string(before["pid"].get<int>()) + "/stat").empty());
+  EXPECT_FALSE(
+      ReadFileOrEmpty("/proc/" + std::to_string(before["pid"].get<int>()) + "/stat").empty());
   struct stat st;
   EXPECT_NE(::stat(images_.c_str(), &st), 0) << "the image directory was made";
 }
 
 TEST_F(Checkpoint, RestoreFailsAtOnceWithCriusReasonAndMakesNothing) {
-  if (Criu().works || Criu().path.empty()) GTEST_SKIP() << Criu().reason << ": this tests the failure";
+  if (Criu().works || Criu().path.empty())
+    GTEST_SKIP() << Criu().reason << ": this tests the failure";
   FakeImages();
   std::string id = NewId();
   auto r = Berth({"restore", "-d", "--image-path", images_, "-b", CounterBundle(), id});
@@ -242,7 +250,8 @@ TEST_F(Checkpoint, MissingCriuFailsAtOnceAndChangesNothing) {
 
   std::string other = NewId();
   FakeImages();
-  r = Berth({"--criu", "/nonexistent/criu", "restore", "-d", "--image-path", images_, "-b", bundle_, other});
+  r = Berth({"--criu", "/nonexistent/criu", "restore", "-d", "--image-path", images_, "-b", bundle_,
+             other});
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.err, "berth: restore container \"" + other +
                        "\": criu is not installed (/nonexistent/criu not found)\n");
@@ -311,9 +320,9 @@ TEST_F(Checkpoint, PausedStaysPausedWhenTheDumpFails) {
 TEST_F(Checkpoint, DumpAsksCriuForTheContainer) {
   std::string id = RunCounter();
   json before = State(id);
-  auto r = FakeBerth("dump-ok", {"checkpoint", "--leave-running", "--tcp-established",
-                                 "--manage-cgroups-mode", "full", "--image-path", images_,
-                                 "--work-path", dir_ + "/work", id});
+  auto r = FakeBerth("dump-ok",
+                     {"checkpoint", "--leave-running", "--tcp-established", "--manage-cgroups-mode",
+                      "full", "--image-path", images_, "--work-path", dir_ + "/work", id});
   ASSERT_EQ(r.status, 0) << r.err;
   criu::criu_req req = RecordedRequest();
   EXPECT_EQ(req.type(), criu::DUMP);
@@ -348,7 +357,8 @@ TEST_F(Checkpoint, WithoutLeaveRunningTheContainerIsGone) {
 TEST_F(Checkpoint, RestoreRecordsTheRestoredInit) {
   FakeImages();
   std::string id = NewId();
-  auto r = FakeBerth("restore-ok", {"restore", "-d", "--image-path", images_, "-b", CounterBundle(), id});
+  auto r = FakeBerth("restore-ok",
+                     {"restore", "-d", "--image-path", images_, "-b", CounterBundle(), id});
   ASSERT_EQ(r.status, 0) << r.err;
   pid_t sibling = std::atoi(ReadFileOrEmpty(fake_dir_ + "/sibling.pid").c_str());
   json st = State(id);
@@ -368,7 +378,8 @@ TEST_F(Checkpoint, RestoreRecordsTheRestoredInit) {
   EXPECT_EQ(o.inherit_fd(0).key(), "pipe:[1]");
   EXPECT_EQ(o.inherit_fd(0).fd(), 1);
   bool in_container_cgroup = false;
-  for (const auto& root : o.cg_root()) in_container_cgroup |= root.path().find(id) != std::string::npos;
+  for (const auto& root : o.cg_root())
+    in_container_cgroup |= root.path().find(id) != std::string::npos;
   EXPECT_TRUE(in_container_cgroup) << "criu was not in the container's cgroup";
 
   ASSERT_EQ(Berth({"kill", id, "KILL"}).status, 0);
@@ -380,7 +391,8 @@ TEST_F(Checkpoint, RestoreRecordsTheRestoredInit) {
 TEST_F(Checkpoint, FailedRestoreLeavesNothing) {
   FakeImages();
   std::string id = NewId();
-  auto r = FakeBerth("restore-fails", {"restore", "-d", "--image-path", images_, "-b", CounterBundle(), id});
+  auto r = FakeBerth("restore-fails",
+                     {"restore", "-d", "--image-path", images_, "-b", CounterBundle(), id});
   EXPECT_EQ(r.status, 1);
   EXPECT_TRUE(OneLine(r.err)) << r.err;
   EXPECT_NE(r.err.find("criu restore failed: fake: restore failed after post-restore"),
@@ -395,7 +407,8 @@ TEST_F(Checkpoint, FailedRestoreLeavesNothing) {
 TEST_F(Checkpoint, RestoreWithoutImagesSaysSo) {
   std::string id = NewId();
   ::mkdir(images_.c_str(), 0700);
-  auto r = FakeBerth("restore-ok", {"restore", "-d", "--image-path", images_, "-b", CounterBundle(), id});
+  auto r = FakeBerth("restore-ok",
+                     {"restore", "-d", "--image-path", images_, "-b", CounterBundle(), id});
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find(images_ + " holds no checkpoint"), std::string::npos) << r.err;
   ExpectNothingLeft(id);

@@ -37,7 +37,8 @@ std::string Env(const char* name) {
 
 bool Send(const criu::criu_resp& resp) {
   std::string data = resp.SerializeAsString();
-  return ::send(kSocket, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size());
+  return ::send(kSocket, data.data(), data.size(), MSG_NOSIGNAL) ==
+         static_cast<ssize_t>(data.size());
 }
 
 bool Receive(criu::criu_req* req) {
@@ -54,7 +55,9 @@ std::string PeerFdPath(int fd) {
   return "/proc/" + std::to_string(cred.pid) + "/fd/" + std::to_string(fd);
 }
 
-void WriteFile(const std::string& path, const std::string& text) { std::ofstream(path) << text; }
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
 
 void Record(const criu::criu_req& req) {
   std::string dir = Env("BERTH_FAKE_CRIU_DIR");
@@ -92,8 +95,10 @@ int Dump(const criu::criu_req& req, const std::string& mode) {
   Record(req);
   if (mode == "dump-dies-frozen") {
     std::string dir = req.opts().freeze_cgroup();
-    if (::access((dir + "/freezer.state").c_str(), F_OK) == 0) WriteFile(dir + "/freezer.state", "FROZEN");
-    else WriteFile(dir + "/cgroup.freeze", "1");
+    if (::access((dir + "/freezer.state").c_str(), F_OK) == 0)
+      WriteFile(dir + "/freezer.state", "FROZEN");
+    else
+      WriteFile(dir + "/cgroup.freeze", "1");
     ::usleep(100 * 1000);
     return 1;  // as if criu crashed: no answer, the cgroup left frozen
   }
@@ -134,9 +139,13 @@ int main(int argc, char** argv) {
   if (!Receive(&req)) return 1;
   switch (req.type()) {
     case criu::DUMP:
-    case criu::PRE_DUMP: return Dump(req, mode);
-    case criu::RESTORE: return Restore(req, mode);
-    case criu::CHECK: return Check(req, mode);
-    default: return Send(Answer(req, true)) ? 0 : 1;
+    case criu::PRE_DUMP:
+      return Dump(req, mode);
+    case criu::RESTORE:
+      return Restore(req, mode);
+    case criu::CHECK:
+      return Check(req, mode);
+    default:
+      return Send(Answer(req, true)) ? 0 : 1;
   }
 }

@@ -19,8 +19,8 @@ oci::Spec DefaultSpec(bool rootless = false) {
 }
 
 void AddBind(oci::Spec& spec, const std::string& source, const std::string& dest) {
-  spec.mounts.push_back({.destination = dest, .type = "bind", .source = source,
-                         .options = {"rbind", "rw"}});
+  spec.mounts.push_back(
+      {.destination = dest, .type = "bind", .source = source, .options = {"rbind", "rw"}});
 }
 
 std::map<std::string, std::string> ExtMounts(const criu::criu_req& req) {
@@ -348,8 +348,8 @@ TEST(CriuRestoreRequest, JoinedNamespaces) {
 TEST(CriuRestoreRequest, CgroupRootsOfTheCriuProcess) {
   oci::Spec spec = DefaultSpec();
   RestoreInputs in = Restore(spec);
-  in.cgroup_roots = ParseCgroupRoots(
-      "12:freezer:/c1\n4:cpu,cpuacct:/c1\n1:name=systemd:/c1\n0::/c1\n");
+  in.cgroup_roots =
+      ParseCgroupRoots("12:freezer:/c1\n4:cpu,cpuacct:/c1\n1:name=systemd:/c1\n0::/c1\n");
   auto req = BuildRestoreRequest(in, RestoreOptions{});
   ASSERT_TRUE(req);
   std::vector<std::pair<std::string, std::string>> roots;
