@@ -2,6 +2,7 @@
 
 #include <sched.h>
 
+#include <cctype>
 #include <charconv>
 #include <set>
 
