@@ -30,6 +30,7 @@ int Run(int argc, char** argv) {
   app.add_flag("--debug", g.debug, "log debug messages");
   app.add_flag("--systemd-cgroup", g.systemd_cgroup,
                "manage cgroups with systemd (cgroupsPath is slice:prefix:name)");
+  app.add_option("--criu", g.criu, "criu binary for checkpoint and restore (default: criu in PATH)");
 
   Action action;
   AddCreate(app, action);
@@ -48,6 +49,8 @@ int Run(int argc, char** argv) {
   AddPs(app, action);
   AddEvents(app, action);
   AddExec(app, action);
+  AddCheckpoint(app, action);
+  AddRestore(app, action);
 
   try {
     app.parse(argc, argv);
@@ -77,6 +80,7 @@ int Run(int argc, char** argv) {
   container::Runtime rt;
   rt.root = g.root;
   rt.systemd_cgroup = g.systemd_cgroup;
+  rt.criu_path = g.criu;
   rt.log = [&logger](container::LogLevel level, const std::string& msg) { logger.Log(level, msg); };
   Result<int> r = action(rt);
   if (!r) {

@@ -26,6 +26,7 @@ struct Runtime {
   std::string root = "/run/berth";  // state directories live in <root>/<id>
   bool systemd_cgroup = false;
   std::string cgroup_root = "/sys/fs/cgroup";
+  std::string criu_path = "criu";  // checkpoint/restore: found in PATH unless absolute
   // Warnings (a failing poststart hook, an ignored capability) go here.
   std::function<void(LogLevel, const std::string&)> log;
 
@@ -129,5 +130,58 @@ struct EventsOptions {
 // OOM event. Returns when the container's cgroup is gone or `stop_fd` is readable.
 Result<void> Events(const Runtime& rt, const std::string& id, const EventsOptions& options,
                     const std::function<void(const std::string&)>& emit);
+// Checkpoint and restore through criu (checkpoint.cc, restore.cc; docs/checkpoint.md).
+// Both first ask criu whether it can work on this system at all and fail at once,
+// touching nothing, when it cannot. The flags are runc's.
+enum class CriuCgroupMode { kDefault, kSoft, kFull, kStrict, kIgnore };
+// "" (criu's default, soft), "soft", "full", "strict", "ignore".
+Result<CriuCgroupMode> ParseCriuCgroupMode(const std::string& name);
+
+struct CriuOptions {
+  std::string image_path;  // required
+  std::string work_path;   // logs and work files; "" means image_path
+  bool tcp_established = false;
+  bool ext_unix_sk = false;
+  bool shell_job = false;
+  bool file_locks = false;
+  bool auto_dedup = false;
+  bool lazy_pages = false;
+  CriuCgroupMode manage_cgroups_mode = CriuCgroupMode::kDefault;
+  std::vector<std::string> empty_ns;  // namespaces made empty, not restored: "network"
+};
+
+struct CheckpointOptions {
+  std::string id;
+  CriuOptions criu;
+  std::string parent_path;  // previous pre-dump, relative to image_path
+  bool leave_running = false;
+  bool pre_dump = false;     // memory only; the container keeps running
+  std::string page_server;   // "ADDRESS:PORT" (lazy migration)
+  int status_fd = -1;        // --lazy-pages: criu writes \0 here when its page server is ready
+};
+
+// Dumps a running or paused container into options.criu.image_path. Unless
+// leave_running or pre_dump, the container is then gone (as runc: criu killed
+// its processes; cgroups and state are removed, poststop hooks run). A failure
+// leaves it as it was: running or paused, never frozen by us.
+Result<void> Checkpoint(const Runtime& rt, const CheckpointOptions& options);
+
+struct RestoreOptions {
+  std::string id;
+  std::string bundle = ".";
+  CriuOptions criu;
+  std::string pid_file;
+  std::string console_socket;  // process.terminal: the new pty master goes there
+  bool keep_pty_master = false;  // ... or back in the result (foreground restore, the shim)
+  bool no_pivot = false;  // accepted as runc does; criu builds the root itself
+  int stdio[3] = {-1, -1, -1};  // the restored process's pipes; -1: ours
+  std::string lsm_profile;        // "apparmor:label" / "selinux:label"
+  std::string lsm_mount_context;  // SELinux mount context
+};
+
+// Makes container `id` from the bundle's config and the checkpoint: the
+// restored init is our child (like a created one) and the container is running.
+// A failure leaves nothing: no state, no cgroup, no process.
+Result<CreateResult> Restore(const Runtime& rt, const RestoreOptions& options);
 
 }  // namespace berth::container
