@@ -480,6 +480,7 @@ void RunInit(InitPlan& plan) noexcept {
 
 void RunExec(InitPlan& plan) noexcept {
   InitContext ctx(plan);
+  CloseOtherFds(plan);
   ResetSignals();
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);  // until execve (CVE-2019-5736)
   ctx.host_pid = ctx.Expect(SyncType::kGo);
@@ -491,6 +492,7 @@ void RunExec(InitPlan& plan) noexcept {
   if (plan.terminal) SetupTerminal(ctx);
   ResolveExecutable(ctx);
   if (plan.has_seccomp && plan.seccomp_before_start) LoadSeccompAtCreate(ctx);
+  ctx.WaitForCgroup();
   ctx.Send(SyncType::kCreated);
   // The sync socket stays open (O_CLOEXEC): a failure from here on still reaches
   // the runtime, and its end of file tells the runtime that execve succeeded.
