@@ -193,6 +193,17 @@ void SleepMs(int ms) {
 }
 
 Result<void> MakeDirs(const std::string& path, std::vector<std::string>& created) {
+  // The usual case, the parent exists: one mkdir instead of a walk from "/".
+  if (::mkdir(path.c_str(), 0755) == 0) {
+    created.push_back(path);
+    return {};
+  }
+  if (errno == EEXIST) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return {};
+    return ErrnoError("mkdir " + path, ENOTDIR);
+  }
+  if (errno != ENOENT) return ErrnoError("mkdir " + path);
   for (int attempt = 0;; ++attempt) {
     size_t pos = 0;
     bool raced = false;

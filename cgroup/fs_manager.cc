@@ -131,7 +131,10 @@ Result<void> FsManager::AddProcess(pid_t pid) {
 
 Result<void> FsManager::Update(const oci::Resources& resources) {
   BERTH_TRY(ValidateResources(paths_.mode, resources));
-  return ApplyResources(paths_, resources);
+  if (!resources.cpu) return UpdateResources(paths_, resources);
+  oci::Resources r = resources;
+  KeepCurrentCpuBandwidth(paths_, *r.cpu);
+  return UpdateResources(paths_, r);
 }
 
 Result<void> FsManager::Freeze() {
@@ -180,7 +183,17 @@ Result<void> FsManager::Kill(int signal) {
   return {};
 }
 
+// The unified hierarchy tracks every process of the container (AddProcess puts
+// the init there; children inherit it): "populated 0" answers "empty?" with
+// one read instead of a walk of every hierarchy.
+bool KnownEmpty(const Paths& p) {
+  if (!HasUnified(p)) return false;
+  auto events = fs::Read(p.unified, "cgroup.events");
+  return events && events->find("populated 0") != std::string::npos;
+}
+
 Result<void> FsManager::KillAll(int timeout_ms) {
+  if (KnownEmpty(paths_)) return {};
   int64_t deadline = NowMs() + timeout_ms;
   bool can_kill_cgroup = HasUnified(paths_) && fs::Exists(paths_.unified, "cgroup.kill");
   int step = 1;
@@ -215,6 +228,8 @@ Result<void> FsManager::RemoveDirs() {
   // Cgroups the container made below its own go first, deepest first.
   for (const auto& leaf : leaves) {
     if (!created.contains(leaf)) continue;
+    // Usually the leaf has no children and goes at once; only then list them.
+    if (fs::RemoveDir(leaf, 0)) continue;
     auto sub = fs::SubDirs(leaf);
     if (!sub) continue;
     for (auto it = sub->rbegin(); it != sub->rend(); ++it) keep_first(fs::RemoveDir(*it, 2000));

@@ -25,6 +25,18 @@ std::set<std::string> V2ControllersFor(const Paths& paths, const oci::Resources*
 // mounted").
 Result<void> ApplyResources(const Paths& paths, const oci::Resources& r);
 
+// `update`: ApplyResources, and when a write fails, the one-value files already written
+// (limits, shares, cpusets, ...) get their previous content back, so a rejected value
+// does not leave the container half-changed. Device rules, throttles and rdma lists are
+// not put back.
+Result<void> UpdateResources(const Paths& paths, const oci::Resources& r);
+
+// An update that gives only a CFS quota or only a period keeps the other at its current
+// value, as runc's update does: fills the unset one of `cpu` from the container's cgroup
+// (v1 cpu.cfs_quota_us / cpu.cfs_period_us, v2 cpu.max). v2's cpu.max and systemd's
+// CPUQuotaPerSecUSec need both; on v1 rewriting the current value changes nothing.
+void KeepCurrentCpuBandwidth(const Paths& paths, oci::Cpu& cpu);
+
 // Checks what can be checked without touching the kernel (device rules, unified keys on
 // a v1 host, the v2 swap conversion).
 Result<void> ValidateResources(Mode mode, const oci::Resources& r);

@@ -41,6 +41,7 @@ struct SdBus {
   int (*call)(sd_bus*, sd_bus_message*, uint64_t, sd_bus_error*, sd_bus_message**);
   int (*call_method)(sd_bus*, const char*, const char*, const char*, const char*, sd_bus_error*,
                      sd_bus_message**, const char*, ...);
+  void (*free_memory)(void*);
   int (*get_property_string)(sd_bus*, const char*, const char*, const char*, const char*,
                              sd_bus_error*, char**);
   int (*match_signal)(sd_bus*, sd_bus_slot**, const char*, const char*, const char*, const char*,
@@ -82,7 +83,10 @@ Result<SdBus> LoadSdBus() {
             Resolve(lib, "sd_bus_slot_unref", a.slot_unref) &&
             Resolve(lib, "sd_bus_process", a.process) && Resolve(lib, "sd_bus_wait", a.wait) &&
             Resolve(lib, "sd_bus_error_free", a.error_free) &&
-            Resolve(lib, "sd_bus_error_has_name", a.error_has_name);
+            Resolve(lib, "sd_bus_error_has_name", a.error_has_name) &&
+            // The C library libsystemd allocates with: in a static berth it is a
+            // second libc, so what libsystemd mallocs must go back to its free.
+            Resolve(lib, "free", a.free_memory);
   if (!ok) return Fail("--systemd-cgroup: libsystemd.so.0 lacks sd-bus (systemd < 237?)", ENOSYS);
   return a;
 }
@@ -125,7 +129,7 @@ class Connection {
       return e;
     }
     int version = systemd::ParseSystemdVersion(v);
-    ::free(v);
+    api_.free_memory(v);
     return version;
   }
 
@@ -338,7 +342,10 @@ class SystemdManager final : public FsManager {
     return {};
   }
 
-  Result<void> Update(const oci::Resources& r) override {
+  Result<void> Update(const oci::Resources& resources) override {
+    oci::Resources r = resources;
+    // CPUQuotaPerSecUSec needs the quota and the period: keep the one not given.
+    if (r.cpu) KeepCurrentCpuBandwidth(paths_, *r.cpu);
     auto conn = BERTH_TRY(Connection::Open());
     int version = BERTH_TRY(conn->Version());
     std::string devices = linux::ReadFile("/proc/devices").value_or("");

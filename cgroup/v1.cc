@@ -171,18 +171,6 @@ Result<void> SetBlkio(const std::string& dir, const oci::BlockIo& b) {
   return {};
 }
 
-Result<void> SetHugetlb(const std::string& dir, const std::vector<oci::HugepageLimit>& limits) {
-  for (const auto& l : limits) {
-    std::string file = "hugetlb." + l.page_size + ".limit_in_bytes";
-    if (l.page_size.find('/') != std::string::npos || !fs::Exists(dir, file))
-      return Fail("write " + Str(l.limit) + " to " + fs::Join(dir, file) +
-                      ": the kernel has no huge page size \"" + l.page_size + "\"",
-                  EINVAL);
-    BERTH_TRY(fs::Write(dir, file, Str(l.limit)));
-  }
-  return {};
-}
-
 Result<void> SetNetCls(const std::string& dir, const oci::Network& n) {
   if (n.class_id && *n.class_id != 0)
     BERTH_TRY(fs::Write(dir, "net_cls.classid", Str(uint64_t{*n.class_id})));

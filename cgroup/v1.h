@@ -17,7 +17,6 @@ Result<void> SetCpuset(const std::string& dir, const oci::Cpu& cpu);
 Result<void> SetMemory(const std::string& dir, const oci::Memory& memory);
 Result<void> SetPids(const std::string& dir, const oci::Pids& pids);
 Result<void> SetBlkio(const std::string& dir, const oci::BlockIo& blkio);
-Result<void> SetHugetlb(const std::string& dir, const std::vector<oci::HugepageLimit>& limits);
 Result<void> SetNetCls(const std::string& dir, const oci::Network& network);
 Result<void> SetNetPrio(const std::string& dir, const oci::Network& network);
 Result<void> SetRdma(const std::string& dir, const std::map<std::string, oci::Rdma>& rdma);

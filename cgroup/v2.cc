@@ -148,18 +148,6 @@ Result<void> SetIo(const std::string& dir, const oci::BlockIo& b) {
   return {};
 }
 
-Result<void> SetHugetlb(const std::string& dir, const std::vector<oci::HugepageLimit>& limits) {
-  for (const auto& l : limits) {
-    std::string file = "hugetlb." + l.page_size + ".max";
-    if (l.page_size.find('/') != std::string::npos || !fs::Exists(dir, file))
-      return Fail("write " + Str(l.limit) + " to " + fs::Join(dir, file) +
-                      ": the kernel has no huge page size \"" + l.page_size + "\"",
-                  EINVAL);
-    BERTH_TRY(fs::Write(dir, file, Str(l.limit)));
-  }
-  return {};
-}
-
 Result<void> SetRdma(const std::string& dir, const std::map<std::string, oci::Rdma>& rdma) {
   for (const auto& [device, limits] : rdma) {
     std::string line = device;

@@ -31,7 +31,6 @@ Result<void> SetCpuset(const std::string& dir, const oci::Cpu& cpu);
 Result<void> SetMemory(const std::string& dir, const oci::Memory& memory);
 Result<void> SetPids(const std::string& dir, const oci::Pids& pids);
 Result<void> SetIo(const std::string& dir, const oci::BlockIo& io);
-Result<void> SetHugetlb(const std::string& dir, const std::vector<oci::HugepageLimit>& limits);
 Result<void> SetRdma(const std::string& dir, const std::map<std::string, oci::Rdma>& rdma);
 // linux.resources.unified: each key must be "<controller>.<file>" with the controller
 // enabled for `dir` (or "cgroup"); checked before anything is written.

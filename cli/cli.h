@@ -2,6 +2,8 @@
 // cli/<command>.cc only declares its flags and calls the container library.
 #pragma once
 
+#include <signal.h>
+
 #include <CLI/CLI.hpp>
 
 #include <functional>
@@ -18,6 +20,7 @@ struct GlobalFlags {
   std::string log_format = "text";
   bool debug = false;
   bool systemd_cgroup = false;
+  std::string criu = "criu";
 };
 
 // What a subcommand does once parsed: its exit status, or an error that main
@@ -35,6 +38,14 @@ void AddList(CLI::App& app, Action& action);
 void AddSpec(CLI::App& app, Action& action);
 void AddFeatures(CLI::App& app, Action& action);
 void AddStop(CLI::App& app, Action& action);
+void AddPause(CLI::App& app, Action& action);
+void AddResume(CLI::App& app, Action& action);
+void AddUpdate(CLI::App& app, Action& action);
+void AddPs(CLI::App& app, Action& action);
+void AddEvents(CLI::App& app, Action& action);
+void AddExec(CLI::App& app, Action& action);
+void AddCheckpoint(CLI::App& app, Action& action);
+void AddRestore(CLI::App& app, Action& action);
 
 // Options shared by create and run.
 struct CreateFlags {

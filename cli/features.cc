@@ -5,18 +5,14 @@
 
 #include "cli/cli.h"
 #include "linux/capabilities.h"
-#include "linux/files.h"
+#include "linux/lsm.h"
 #include "linux/namespaces.h"
+#include "linux/seccomp.h"
 
 namespace berth::cli {
 namespace {
 
 using OJson = nlohmann::ordered_json;
-
-bool AppArmorEnabled() {
-  auto v = linux::ReadFile("/sys/module/apparmor/parameters/enabled");
-  return v && !v->empty() && (*v)[0] == 'Y';
-}
 
 OJson Features() {
   OJson j;
@@ -42,26 +38,16 @@ OJson Features() {
   linux_part["namespaces"] = ns;
   linux_part["capabilities"] = linux::KnownCapabilityNames();
   linux_part["cgroup"] = {{"v1", true}, {"v2", true}, {"systemd", true}, {"systemdUser", false}};
-  linux_part["seccomp"] = {
-      {"enabled", true},
-      {"actions",
-       {"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
-        "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE",
-        "SCMP_ACT_TRAP"}},
-      {"operators",
-       {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT",
-        "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"}},
-      {"archs",
-       {"SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM", "SCMP_ARCH_X86", "SCMP_ARCH_X86_64",
-        "SCMP_ARCH_X32"}},
-      {"knownFlags",
-       {"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
-        "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"}},
-      {"supportedFlags",
-       {"SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
-        "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"}}};
-  linux_part["apparmor"] = {{"enabled", AppArmorEnabled()}};
-  linux_part["selinux"] = {{"enabled", linux::PathExists("/sys/fs/selinux/enforce")}};
+  linux::SeccompSupport seccomp = linux::SeccompSupported();
+  linux_part["seccomp"] = {{"enabled", true},
+                           {"actions", seccomp.actions},
+                           {"operators", seccomp.operators},
+                           {"archs", seccomp.architectures},
+                           {"knownFlags", seccomp.known_flags},
+                           {"supportedFlags", seccomp.supported_flags}};
+  // What the host enforces: a label it cannot apply is refused at create.
+  linux_part["apparmor"] = {{"enabled", linux::AppArmorEnabled()}};
+  linux_part["selinux"] = {{"enabled", linux::SelinuxEnabled()}};
   linux_part["intelRdt"] = {{"enabled", false}};
   j["linux"] = linux_part;
   j["annotations"] = {{"org.opencontainers.runtime-spec.features.berth.version", "0.1.0"}};

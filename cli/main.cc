@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/log.h"
+#include "linux/exe_seal.h"
 
 #ifndef BERTH_VERSION
 #define BERTH_VERSION "0.0.0"
@@ -29,6 +30,7 @@ int Run(int argc, char** argv) {
   app.add_flag("--debug", g.debug, "log debug messages");
   app.add_flag("--systemd-cgroup", g.systemd_cgroup,
                "manage cgroups with systemd (cgroupsPath is slice:prefix:name)");
+  app.add_option("--criu", g.criu, "criu binary for checkpoint and restore (default: criu in PATH)");
 
   Action action;
   AddCreate(app, action);
@@ -41,6 +43,14 @@ int Run(int argc, char** argv) {
   AddSpec(app, action);
   AddFeatures(app, action);
   AddStop(app, action);
+  AddPause(app, action);
+  AddResume(app, action);
+  AddUpdate(app, action);
+  AddPs(app, action);
+  AddEvents(app, action);
+  AddExec(app, action);
+  AddCheckpoint(app, action);
+  AddRestore(app, action);
 
   try {
     app.parse(argc, argv);
@@ -55,10 +65,22 @@ int Run(int argc, char** argv) {
     return 1;
   }
 
+  // CVE-2019-5736: commands that start container processes run from a sealed
+  // copy of this binary, so the container can never write to it.
+  for (const char* starts : {"create", "run", "exec"}) {
+    if (!app.got_subcommand(starts)) continue;
+    auto sealed = linux::ReexecSealed(argv, g.root + "/.exe-seal");
+    if (!sealed) {
+      std::fprintf(stderr, "berth: %s\n", sealed.error().message.c_str());
+      return 1;
+    }
+  }
+
   Logger logger(g.log_path, g.log_format == "json", g.debug);
   container::Runtime rt;
   rt.root = g.root;
   rt.systemd_cgroup = g.systemd_cgroup;
+  rt.criu_path = g.criu;
   rt.log = [&logger](container::LogLevel level, const std::string& msg) { logger.Log(level, msg); };
   Result<int> r = action(rt);
   if (!r) {

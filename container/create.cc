@@ -14,10 +14,12 @@
 #include "cgroup/cgroup.h"
 #include "cgroup/devices.h"
 #include "cgroup/mounts.h"
+#include "container/bundle.h"
 #include "container/container.h"
 #include "container/hooks.h"
 #include "container/init_plan_build.h"
 #include "container/launch.h"
+#include "container/rollback.h"
 #include "container/state_store.h"
 #include "linux/files.h"
 #include "linux/process.h"
@@ -25,32 +27,6 @@
 
 namespace berth::container {
 namespace {
-
-// Runs the registered undo steps in reverse unless disarmed.
-class Rollback {
- public:
-  ~Rollback() {
-    if (!armed_) return;
-    for (auto it = steps_.rbegin(); it != steps_.rend(); ++it) (*it)();
-  }
-  void Add(std::function<void()> step) { steps_.push_back(std::move(step)); }
-  void Disarm() { armed_ = false; }
-
- private:
-  std::vector<std::function<void()>> steps_;
-  bool armed_ = true;
-};
-
-Result<std::string> RealDirectory(const std::string& path, const std::string& what) {
-  char* real = ::realpath(path.c_str(), nullptr);
-  if (!real) return ErrnoError(what + " " + path);
-  std::string out(real);
-  std::free(real);
-  struct stat st;
-  if (::stat(out.c_str(), &st) < 0) return ErrnoError(what + " " + out);
-  if (!S_ISDIR(st.st_mode)) return Fail(what + " " + out + " is not a directory", ENOTDIR);
-  return out;
-}
 
 // The host uid/gid that container root maps to, who must be able to open exec.fifo.
 std::pair<uid_t, gid_t> ContainerRootOnHost(const oci::Spec& spec) {
@@ -87,25 +63,6 @@ Result<std::vector<PlanInputs::CgroupMount>> CgroupMounts(const cgroup::Paths& p
   if (paths.mode == cgroup::Mode::kUnified) return out;
   for (const auto& m : BERTH_TRY(cgroup::ContainerMounts(paths))) out.push_back({m.name, m.host_dir});
   return out;
-}
-
-// The config's device rules first, then runc's default allow list and the
-// devices the config creates (as runc and crun do).
-oci::Resources CgroupResources(const oci::Spec& spec) {
-  oci::Resources r;
-  if (spec.linux && spec.linux->resources) r = *spec.linux->resources;
-  for (auto& rule : cgroup::DefaultDeviceRules()) r.devices.push_back(std::move(rule));
-  if (spec.linux) {
-    for (const auto& d : spec.linux->devices) {
-      if (d.type != "c" && d.type != "b" && d.type != "u") continue;
-      r.devices.push_back({.allow = true,
-                           .type = d.type == "b" ? "b" : "c",
-                           .major = d.major,
-                           .minor = d.minor,
-                           .access = "rwm"});
-    }
-  }
-  return r;
 }
 
 Result<void> WriteOomScoreAdj(pid_t pid, int value) {
@@ -148,6 +105,8 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
   in.rootfs = rootfs;
   in.process = &*spec.process;
   in.no_pivot = o.no_pivot;
+  in.no_new_keyring = o.no_new_keyring;
+  in.container_id = o.id;
   in.preserve_fds = o.preserve_fds;
   in.listen_fds = ListenFdsFromEnvironment();
   in.seccomp_cache_dir = rt.root + "/.seccomp-cache";

@@ -4,7 +4,6 @@
 #include <signal.h>
 
 #include "container/container.h"
-#include "container/hooks.h"
 #include "container/status.h"
 #include "container/teardown.h"
 #include "linux/process.h"
@@ -18,19 +17,7 @@ Result<void> Delete(const Runtime& rt, const std::string& id, bool force) {
   if ((status == oci::Status::kRunning || status == oci::Status::kPaused) && !force)
     return Fail("cannot delete container \"" + id + "\": it is " +
                 std::string(oci::StatusName(status)) + " (stop it first, or use --force)");
-  BERTH_TRY_CTX(KillAndWait(record, status), "delete container \"" + id + "\"");
-  if (!record.cgroup.empty()) {
-    auto cg = LoadCgroup(record);
-    if (cg) BERTH_TRY_CTX((*cg)->Destroy(), "delete container \"" + id + "\": remove its cgroups");
-  }
-  auto config = oci::LoadSpec(dir.path());
-  if (config && !config->hooks.poststop.empty()) {
-    for (const auto& failure : RunHooksReportingFailures(
-             config->hooks.poststop, "poststop",
-             oci::HookStateJson(ToOciState(record, oci::Status::kStopped))))
-      rt.Log(LogLevel::kWarning, failure);
-  }
-  return WithContext(dir.Remove(), "delete container \"" + id + "\"");
+  return WithContext(DestroyContainer(rt, dir, record, status), "delete container \"" + id + "\"");
 }
 
 }  // namespace berth::container

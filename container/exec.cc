@@ -1,11 +1,12 @@
-// `exec`: runs another process in a created or running container. It joins the
-// init's namespaces (through a first stage, so that a pid namespace applies to the
-// process itself), enters the container's cgroups, and gets the container's seccomp
-// filter; user, capabilities, rlimits and the rest come from the process given.
-#include <sys/wait.h>
+// `exec`: a new process in a created or running container. Stage 1 joins every
+// namespace of the container's init through its pidfd and clones the process
+// into the joined pid namespace; the runtime places it in the container's
+// cgroup, and it execs directly (no rootfs setup, no hooks, no exec.fifo).
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
-
-#include <algorithm>
 
 #include "container/container.h"
 #include "container/init_plan_build.h"
@@ -19,123 +20,134 @@
 namespace berth::container {
 namespace {
 
-// The init's namespaces that the container has of its own or joined by path; the
-// host's are left alone (setns into one's own user namespace fails).
-std::vector<JoinedNamespace> NamespacesToJoin(const ContainerRecord& record) {
-  std::vector<JoinedNamespace> joins;
-  size_t count = 0;
+// The namespaces of `pid` that differ from ours: those the process must join.
+Result<uint64_t> NamespacesToJoin(pid_t pid) {
+  uint64_t flags = 0;
+  size_t count;
   const linux::NamespaceKind* kinds = linux::NamespaceKinds(&count);
-  std::string proc = "/proc/" + std::to_string(record.pid) + "/ns/";
   for (size_t i = 0; i < count; ++i) {
-    std::string name(kinds[i].spec_name);
-    bool listed = std::find(record.new_namespaces.begin(), record.new_namespaces.end(), name) !=
-                      record.new_namespaces.end() ||
-                  record.joined_namespaces.count(name);
-    if (listed) joins.push_back({proc + std::string(kinds[i].proc_name), kinds[i].clone_flag});
+    std::string name(kinds[i].proc_name);
+    struct stat theirs, ours;
+    if (::stat(("/proc/" + std::to_string(pid) + "/ns/" + name).c_str(), &theirs) < 0) {
+      if (errno == ENOENT) continue;  // a namespace kind this kernel lacks
+      return ErrnoError("read the namespaces of the container's init (pid " + std::to_string(pid) +
+                        ")");
+    }
+    if (::stat(("/proc/self/ns/" + name).c_str(), &ours) < 0) continue;
+    if (theirs.st_ino != ours.st_ino || theirs.st_dev != ours.st_dev)
+      flags |= static_cast<uint64_t>(kinds[i].clone_flag);
   }
-  // The mount namespace last: once in it, /proc is the container's and the host
-  // pid's paths are gone.
-  std::stable_partition(joins.begin(), joins.end(),
-                        [](const JoinedNamespace& j) { return j.clone_flag != CLONE_NEWNS; });
-  return joins;
+  return flags;
 }
 
-// Placement in the container's cgroups by writing cgroup.procs: the systemd
-// driver's scope already exists, so nothing is started.
-Result<void> JoinCgroups(const ContainerRecord& record, pid_t pid) {
-  if (record.cgroup.empty()) return {};
-  cgroup::Paths paths = BERTH_TRY(cgroup::PathsFromJson(record.cgroup));
-  std::string value = std::to_string(pid);
-  for (const auto& [controller, dir] : paths.v1) {
-    auto r = linux::WriteExisting(dir + "/cgroup.procs", value);
-    if (!r && r.error().code != ENOENT) return WithContext(std::move(r), "join cgroup " + dir);
+// Moves `fd` to a number at or above `lowest` (above the fds the process gets).
+Result<linux::UniqueFd> MoveAbove(linux::UniqueFd fd, int lowest) {
+  if (fd.get() >= lowest) return fd;
+  int moved = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, lowest);
+  if (moved < 0) return ErrnoError("dup fd");
+  return linux::UniqueFd(moved);
+}
+
+// The init's pidfd, checked against the recorded start time: a recycled pid is
+// never joined. Stopped and paused containers are refused with one line.
+Result<linux::UniqueFd> OpenRunningInit(int state_dir_fd, const ContainerRecord& record) {
+  std::string id = "cannot exec in container \"" + record.id + "\": ";
+  oci::Status status = CurrentStatus(state_dir_fd, record);
+  if (status == oci::Status::kStopped) return Fail(id + "it is stopped", ESRCH);
+  if (status == oci::Status::kPaused) return Fail(id + "it is paused (resume it first)", EBUSY);
+  auto pidfd = linux::PidfdOpen(record.pid);
+  // The pidfd is opened first: if the start time still matches, it is the init's.
+  if (!pidfd || !linux::ProcessIsAlive(record.pid, record.start_time))
+    return Fail(id + "it is stopped", ESRCH);
+  return std::move(*pidfd);
+}
+
+Result<void> WriteOomScoreAdj(pid_t pid, int value) {
+  return linux::WriteExisting("/proc/" + std::to_string(pid) + "/oom_score_adj",
+                              std::to_string(value));
+}
+
+// A joined user namespace may forbid setgroups (rootless create wrote "deny").
+bool SetgroupsAllowed(pid_t init) {
+  auto text = linux::ReadFile("/proc/" + std::to_string(init) + "/setgroups");
+  return !text || text->rfind("deny", 0) != 0;
+}
+
+Result<void> HandOver(const ExecOptions& o, const oci::Spec& spec, const ContainerRecord& record,
+                      LaunchedInit& launched, ExecResult& result) {
+  if (launched.seccomp_listener && spec.linux && spec.linux->seccomp) {
+    oci::State state = ToOciState(record, oci::Status::kRunning);
+    BERTH_TRY(linux::SendSeccompListener(
+        spec.linux->seccomp->listener_path, spec.linux->seccomp->listener_metadata,
+        launched.seccomp_listener.get(), oci::HookStateJson(state), launched.pid));
   }
-  if (!paths.unified.empty())
-    BERTH_TRY_CTX(linux::WriteExisting(paths.unified + "/cgroup.procs", value),
-                  "join cgroup " + paths.unified);
+  if (launched.pty_master) {
+    if (!o.console_socket.empty())
+      BERTH_TRY_CTX(linux::SendFdToPath(o.console_socket, launched.pty_master.get(), "/dev/ptmx"),
+                    "--console-socket");
+    else
+      result.pty_master = std::move(launched.pty_master);
+  }
+  if (!o.pid_file.empty())
+    BERTH_TRY_CTX(linux::WriteFileAtomic(o.pid_file, std::to_string(launched.pid), 0644),
+                  "--pid-file");
   return {};
-}
-
-void KillAndReap(const LaunchedInit& p) {
-  (void)linux::PidfdSendSignal(p.pidfd.get(), SIGKILL);
-  while (::waitpid(p.pid, nullptr, __WALL) < 0 && errno == EINTR) {
-  }
 }
 
 }  // namespace
 
+Result<oci::Process> ContainerProcess(const Runtime& rt, const std::string& id) {
+  StateDir dir = BERTH_TRY(StateDir::Open(rt.root, id));
+  oci::Spec spec = BERTH_TRY_CTX(oci::LoadSpec(dir.path()), "container \"" + id + "\"");
+  if (!spec.process) return Fail("container \"" + id + "\": its config has no process");
+  return *spec.process;
+}
+
 Result<ExecResult> Exec(const Runtime& rt, const ExecOptions& o) {
-  linux::UniqueFd dir;
-  ContainerRecord record = BERTH_TRY(ReadRecord(rt.root, o.id, &dir));
-  oci::Status status = CurrentStatus(dir.get(), record);
-  if (status == oci::Status::kStopped)
-    return Fail("cannot exec in a stopped container \"" + o.id + "\"", ESRCH);
-  if (status == oci::Status::kPaused)
-    return Fail("cannot exec in a paused container \"" + o.id + "\"");
   if (o.process.terminal && o.console_socket.empty() && !o.keep_pty_master)
-    return Fail("process.terminal is set: a console socket is required");
-  // The config as it was at create: its seccomp filter applies to every process.
-  oci::Spec spec = BERTH_TRY(oci::LoadSpec(rt.root + "/" + o.id));
+    return Fail("a terminal was asked for (--tty): --console-socket is required");
+  // Held until the process has exec'd: delete and kill wait for us.
+  StateDir dir = BERTH_TRY(StateDir::Open(rt.root, o.id));
+  ContainerRecord record = BERTH_TRY(dir.Load());
+  linux::UniqueFd init = BERTH_TRY(OpenRunningInit(dir.fd(), record));
+  oci::Spec spec = BERTH_TRY_CTX(oci::LoadSpec(dir.path()), "container \"" + o.id + "\"");
 
   PlanInputs in;
   in.spec = &spec;
-  in.bundle = record.bundle;
   in.rootfs = record.rootfs;
+  in.bundle = record.bundle;
   in.process = &o.process;
   in.preserve_fds = o.preserve_fds;
   in.seccomp_cache_dir = rt.root + "/.seccomp-cache";
   PlanWarnings warnings;
-  InitPlan plan = BERTH_TRY(BuildExecPlan(in, NamespacesToJoin(record), &warnings));
+  InitPlan plan = BERTH_TRY_CTX(BuildExecPlan(in, &warnings), "exec");
   for (const auto& w : warnings.messages) rt.Log(LogLevel::kWarning, w);
+  plan.join_flags = BERTH_TRY(NamespacesToJoin(record.pid));
+  plan.exec_chroot = !(plan.join_flags & CLONE_NEWNS);
+  if (plan.join_flags & CLONE_NEWUSER) plan.set_groups = SetgroupsAllowed(record.pid);
+  init = BERTH_TRY(MoveAbove(std::move(init), 3 + o.preserve_fds));
+  plan.join_pidfd = init.get();
   for (int i = 0; i < 3; ++i) plan.stdio[i] = o.stdio[i];
 
-  // The init must still be the one recorded while its namespaces are looked up.
-  linux::UniqueFd init_pidfd = BERTH_TRY(linux::PidfdOpen(record.pid));
-  if (!linux::ProcessIsAlive(record.pid, record.start_time))
-    return Fail("cannot exec in a stopped container \"" + o.id + "\"", ESRCH);
-
+  std::unique_ptr<cgroup::Manager> cg;
+  if (!record.cgroup.empty()) cg = BERTH_TRY(LoadCgroup(record));
   LaunchHooks hooks;
   hooks.place = [&](pid_t pid) -> Result<void> {
-    BERTH_TRY(JoinCgroups(record, pid));
+    if (cg) BERTH_TRY_CTX(cg->AddProcess(pid), "join the container's cgroup");
     if (o.process.oom_score_adj)
-      BERTH_TRY_CTX(linux::WriteExisting("/proc/" + std::to_string(pid) + "/oom_score_adj",
-                                         std::to_string(*o.process.oom_score_adj)),
-                    "process.oomScoreAdj");
+      BERTH_TRY_CTX(WriteOomScoreAdj(pid, *o.process.oom_score_adj), "process.oomScoreAdj");
     return {};
   };
-  LaunchedInit launched = BERTH_TRY_CTX(LaunchInit(plan, IdMaps{}, hooks), "exec in \"" + o.id + "\"");
-  auto failed = [&](Error e) -> Result<ExecResult> {
-    KillAndReap(launched);
-    return Fail(std::move(e).Context("exec in \"" + o.id + "\""));
-  };
-  if (launched.seccomp_listener && spec.linux && spec.linux->seccomp) {
-    oci::State s = ToOciState(record, status);
-    s.pid = launched.pid;
-    auto sent = linux::SendSeccompListener(spec.linux->seccomp->listener_path,
-                                           spec.linux->seccomp->listener_metadata,
-                                           launched.seccomp_listener.get(), oci::HookStateJson(s));
-    if (!sent) return failed(std::move(sent.error()));
-  }
+  LaunchedInit launched =
+      BERTH_TRY_CTX(LaunchInit(plan, IdMaps{}, hooks), "exec in container \"" + o.id + "\"");
   ExecResult result;
-  if (launched.pty_master) {
-    if (!o.console_socket.empty()) {
-      auto sent = linux::SendFdToPath(o.console_socket, launched.pty_master.get(), "/dev/ptmx");
-      if (!sent) return failed(std::move(sent.error()));
-    } else {
-      result.pty_master = std::move(launched.pty_master);
-    }
-  }
-  auto exec_done = WaitForExec(launched.sync.get());
-  if (!exec_done) {
-    // The process reported its failure and exits 127: reap it, it is ours.
-    while (::waitpid(launched.pid, nullptr, __WALL) < 0 && errno == EINTR) {
-    }
-    return Fail(std::move(exec_done.error()).Context("exec in \"" + o.id + "\""));
-  }
-  if (!o.pid_file.empty())
-    BERTH_TRY_CTX(linux::WriteFileAtomic(o.pid_file, std::to_string(launched.pid), 0644),
-                  "pid file");
   result.pid = launched.pid;
+  auto handed = HandOver(o, spec, record, launched, result);
+  if (!handed) {
+    (void)linux::PidfdSendSignal(launched.pidfd.get(), SIGKILL);
+    (void)linux::WaitForExit(launched.pid);
+    return Fail(std::move(handed.error()));
+  }
   result.pidfd = std::move(launched.pidfd);
   return result;
 }

@@ -4,6 +4,7 @@
 #include <grp.h>
 #include <linux/close_range.h>
 #include <linux/ioprio.h>
+#include <linux/mount.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/personality.h>
@@ -12,7 +13,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -20,14 +20,12 @@
 
 #include "container/init_context.h"
 #include "linux/async_safe.h"
-#include "linux/in_root.h"
-#include "linux/process.h"
-#include "linux/terminal.h"
 #include "linux/fd_passing.h"
-
-#ifndef PROC_SUPER_MAGIC
-#define PROC_SUPER_MAGIC 0x9fa0
-#endif
+#include "linux/in_root.h"
+#include "linux/lsm.h"
+#include "linux/process.h"
+#include "linux/procfs.h"
+#include "linux/terminal.h"
 
 namespace berth::container {
 namespace {
@@ -77,6 +75,7 @@ void CloseOtherFds(const InitPlan& plan) noexcept {
   };
   add(plan.sync_fd);
   add(plan.state_dir_fd);
+  add(plan.join_pidfd);
   for (int fd : plan.stdio) add(fd);
   for (int i = 1; i < n; ++i)  // insertion sort: a handful of fds
     for (int j = i; j > 0 && keep[j - 1] > keep[j]; --j) std::swap(keep[j - 1], keep[j]);
@@ -87,6 +86,33 @@ void CloseOtherFds(const InitPlan& plan) noexcept {
     first = static_cast<unsigned>(keep[i]) + 1;
   }
   ::syscall(SYS_close_range, first, ~0U, 0);
+}
+
+// Joins a fresh session keyring and lets its user search it (as runc does).
+void JoinSessionKeyring(InitContext& ctx) noexcept {
+  constexpr int kJoinSessionKeyring = 1, kSetPerm = 5, kDescribe = 6;
+  long key = ::syscall(SYS_keyctl, kJoinSessionKeyring, ctx.plan.session_keyring.c_str());
+  if (key < 0) {
+    if (errno == ENOSYS) return;  // kernel without keys
+    ctx.Fail(errno, "join a session keyring");
+  }
+  // "type;uid;gid;perm;description": perm is the 4th field, in hex.
+  char desc[256] = {};
+  long n = ::syscall(SYS_keyctl, kDescribe, key, desc, sizeof desc - 1);
+  if (n < 0) ctx.Fail(errno, "describe the session keyring");
+  const char* p = desc;
+  for (int field = 0; field < 3 && p; ++field) {
+    p = std::strchr(p, ';');
+    if (p) ++p;
+  }
+  unsigned long perm = 0;
+  for (; p && *p && *p != ';'; ++p) {
+    int digit = (*p >= '0' && *p <= '9') ? *p - '0' : (*p | 0x20) - 'a' + 10;
+    perm = perm * 16 + static_cast<unsigned long>(digit);
+  }
+  constexpr unsigned long kUserSearch = 0x00080000;
+  if (::syscall(SYS_keyctl, kSetPerm, key, perm | kUserSearch) < 0)
+    ctx.Fail(errno, "set the session keyring's permissions");
 }
 
 void BecomeRootInUserNamespace(InitContext& ctx) noexcept {
@@ -111,9 +137,33 @@ void SetupStdio(InitContext& ctx) noexcept {
   }
 }
 
+// CVE-2025-52565: /dev/console gets the pty we hold (by fd, never by a /dev/pts/N
+// path), on a target reached inside the root that is a plain file or a device,
+// never a symlink.
+void BindConsole(InitContext& ctx, int root, int slave) noexcept {
+  int target = linux::OpenInRoot(root, "/dev/console", linux::CreateAs::kFile, O_NOFOLLOW);
+  ctx.Check(target, "create /dev/console");
+  struct stat st;
+  ctx.CheckErrno(::fstat(target, &st), "stat /dev/console");
+  if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
+    ctx.Fail(EPERM, "/dev/console is not a regular file or a device");
+  int tree = static_cast<int>(::syscall(SYS_open_tree, slave, "",
+                                        OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH));
+  ctx.CheckErrno(tree, "clone a mount of the console pty");
+  ctx.CheckErrno(static_cast<int>(::syscall(SYS_move_mount, tree, "", target, "",
+                                            MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH)),
+                 "bind the pty on /dev/console");
+  ::close(tree);
+  ::close(target);
+}
+
 void SetupTerminal(InitContext& ctx) noexcept {
   int master, slave;
-  ctx.Check(linux::OpenPty("/dev/ptmx", &master, &slave), "open /dev/ptmx in the container");
+  int root = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) ctx.Fail(errno, "open /");
+  ctx.Check(linux::OpenPtyInRoot(root, &master, &slave), "open /dev/ptmx in the container");
+  if (!ctx.plan.exec) BindConsole(ctx, root, slave);
+  ::close(root);
   if (ctx.plan.console_rows || ctx.plan.console_cols)
     ctx.Check(linux::SetWindowSize(slave, ctx.plan.console_rows, ctx.plan.console_cols),
               "set the console size");
@@ -123,23 +173,39 @@ void SetupTerminal(InitContext& ctx) noexcept {
   if (slave > 2) ::close(slave);
 }
 
+// stat(2) of `path` resolved inside "/" with magic links refused: a
+// /proc/self/fd/N path cannot name a host file through one of our fds
+// (CVE-2024-21626), even while the state directory's fd is still open.
+int StatInRoot(int root, const char* path, struct stat* st) noexcept {
+  int fd = linux::OpenInRoot(root, path, linux::CreateAs::kNothing);
+  if (fd < 0) return fd;
+  int r = ::fstat(fd, st) < 0 ? -errno : 0;
+  ::close(fd);
+  return r;
+}
+
 // exec's $PATH lookup, done at create so a missing binary fails `create` (as runc).
 void ResolveExecutable(InitContext& ctx) noexcept {
   const char* name = ctx.plan.argv.strings.empty() ? nullptr : ctx.plan.argv.strings[0].c_str();
   if (!name || !*name) ctx.Fail(EINVAL, "process.args is empty");
+  int root = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) ctx.Fail(errno, "open /");
   FixedText out(ctx.resolved_exe, sizeof ctx.resolved_exe);
+  struct stat st;
   if (std::strchr(name, '/')) {
     out.Add(name);
-    struct stat st;
-    if (::stat(ctx.resolved_exe, &st) < 0) ctx.Fail(errno, "exec \"", name, "\"");
+    ctx.Check(StatInRoot(root, ctx.resolved_exe, &st), "exec \"", name, "\"");
     if (S_ISDIR(st.st_mode)) ctx.Fail(EISDIR, "exec \"", name, "\"");
+    ::close(root);
     return;
   }
   for (const auto& dir : ctx.plan.path_dirs) {
     out.clear();
     out.Add(dir.empty() ? "." : dir.c_str()).Add("/").Add(name);
-    struct stat st;
-    if (::stat(ctx.resolved_exe, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111)) return;
+    if (StatInRoot(root, ctx.resolved_exe, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111)) {
+      ::close(root);
+      return;
+    }
   }
   ctx.Fail(ENOENT, "exec: \"", name, "\": executable file not found in $PATH");
 }
@@ -214,21 +280,20 @@ void ApplyProcessAttributes(InitContext& ctx) noexcept {
   }
 }
 
-void ApplyAppArmor(InitContext& ctx) noexcept {
-  if (ctx.plan.apparmor_profile.empty()) return;
-  int fd = ::open("/proc/self/attr/apparmor/exec", O_WRONLY | O_CLOEXEC);
-  if (fd < 0) fd = ::open("/proc/self/attr/exec", O_WRONLY | O_CLOEXEC);
-  if (fd < 0) ctx.Fail(errno, "open /proc/self/attr/exec for the AppArmor profile");
-  // CVE-2019-16884: the label must reach the real procfs, not a file planted there.
-  struct statfs fs;
-  if (::fstatfs(fd, &fs) < 0 || fs.f_type != PROC_SUPER_MAGIC)
-    ctx.Fail(EPERM, "/proc/self/attr/exec is not on procfs");
-  char buf[512];
-  FixedText t(buf, sizeof buf);
-  t.Add("exec ").Add(ctx.plan.apparmor_profile.c_str());
-  if (::write(fd, buf, t.size()) < 0)
-    ctx.Fail(errno, "apply AppArmor profile ", ctx.plan.apparmor_profile.c_str());
-  ::close(fd);
+// CVE-2019-16884 / CVE-2025-52881: the labels go through the verified procfs
+// root to this thread's own attr files, with mounts and symlinks refused.
+void ApplyLabels(InitContext& ctx) noexcept {
+  const InitPlan& p = ctx.plan;
+  if (p.apparmor_profile.empty() && p.selinux_label.empty()) return;
+  int proc = linux::OpenProcRoot();
+  ctx.Check(proc, "open /proc for the LSM label (is procfs mounted on /proc?)");
+  if (!p.apparmor_profile.empty())
+    ctx.Check(linux::SetAppArmorExecProfile(proc, p.apparmor_profile.c_str()),
+              "apply AppArmor profile ", p.apparmor_profile.c_str());
+  if (!p.selinux_label.empty())
+    ctx.Check(linux::SetSelinuxExecLabel(proc, p.selinux_label.c_str()), "apply SELinux label ",
+              p.selinux_label.c_str());
+  ::close(proc);
 }
 
 // Everything but stdio and the preserved fds is closed by execve.
@@ -256,26 +321,17 @@ void LoadSeccomp(InitContext& ctx) noexcept {
 [[noreturn]] void FinishProcess(InitContext& ctx) noexcept {
   const InitPlan& p = ctx.plan;
   bool filter_pending = p.has_seccomp && !p.seccomp_before_start;
+  bool filter_before_user = filter_pending && p.seccomp_early;
   DropBoundingSet(ctx);
-  if (filter_pending && p.seccomp_early) {
-    EnterWorkingDirectory(ctx);
-    RunContainerHooks(ctx, p.start_container_hooks);
-    ApplyProcessAttributes(ctx);
-    ApplyAppArmor(ctx);
-    RestoreSigpipe();
-    MarkFdsCloseOnExec(ctx);
-    LoadSeccomp(ctx);
-    SwitchUserAndCapabilities(ctx);
-    Exec(ctx);
-  }
-  SwitchUserAndCapabilities(ctx);
+  if (!filter_before_user) SwitchUserAndCapabilities(ctx);
   EnterWorkingDirectory(ctx);
   RunContainerHooks(ctx, p.start_container_hooks);
   ApplyProcessAttributes(ctx);
-  ApplyAppArmor(ctx);
+  ApplyLabels(ctx);
   RestoreSigpipe();
   MarkFdsCloseOnExec(ctx);
   if (filter_pending) LoadSeccomp(ctx);
+  if (filter_before_user) SwitchUserAndCapabilities(ctx);
   Exec(ctx);
 }
 
@@ -321,6 +377,12 @@ void InitContext::Send(SyncType type, int32_t value, int fd) noexcept {
   if (r < 0) ::_exit(kInitFailedExit);  // the runtime is gone: nobody to tell
 }
 
+void InitContext::WaitForCgroup() noexcept {
+  if (in_cgroup) return;
+  Expect(SyncType::kCgroupJoined);
+  in_cgroup = true;
+}
+
 int32_t InitContext::Expect(SyncType type) noexcept {
   SyncMessage msg;
   ssize_t n;
@@ -332,11 +394,25 @@ int32_t InitContext::Expect(SyncType type) noexcept {
   return msg.value;
 }
 
+// exec: every namespace of the container's init in one setns(2) on its pidfd
+// (the kernel joins the user namespace first), so none can come from another
+// process that reused the pid.
+void JoinContainer(InitContext& ctx) noexcept {
+  InitPlan& plan = ctx.plan;
+  if (plan.join_flags)
+    ctx.CheckErrno(::setns(plan.join_pidfd, static_cast<int>(plan.join_flags)),
+                   "join the namespaces of the container's init");
+  ::close(plan.join_pidfd);
+  plan.join_pidfd = -1;
+}
+
 void RunStage1(InitPlan& plan) noexcept {
   InitContext ctx(plan);
   CloseOtherFds(plan);
   ResetSignals();
+  // Not dumpable while in the container's namespaces (CVE-2019-5736).
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  if (plan.exec) JoinContainer(ctx);
   JoinNamespaces(ctx, plan.stage1_joins);
   if (plan.stage1_unshare & CLONE_NEWUSER) {
     ctx.CheckErrno(::unshare(CLONE_NEWUSER), "unshare the user namespace");
@@ -357,6 +433,7 @@ void RunStage1(InitPlan& plan) noexcept {
   pid_t pid = linux::Clone3(plan.clone_flags | CLONE_PARENT | CLONE_PIDFD, &pidfd);
   if (pid == 0) {
     plan.become_root_in_userns = false;  // stage 1 already did, for both of us
+    if (plan.exec) RunExec(plan);
     RunInit(plan);
   }
   if (pid < 0) ctx.Fail(-pid, "clone the container's init");
@@ -374,8 +451,12 @@ void RunInit(InitPlan& plan) noexcept {
   ctx.host_pid = ctx.Expect(SyncType::kGo);
   if (plan.user_namespace && plan.become_root_in_userns) BecomeRootInUserNamespace(ctx);
   JoinNamespaces(ctx, plan.joins);
-  if (plan.unshare_after_go)
+  if (!plan.session_keyring.empty()) JoinSessionKeyring(ctx);
+  if (plan.unshare_after_go) {
+    // The new cgroup namespace's root is the cgroup we are in: be in ours first.
+    ctx.WaitForCgroup();
     ctx.CheckErrno(::unshare(static_cast<int>(plan.unshare_after_go)), "unshare namespaces");
+  }
   if (plan.set_hostname)
     ctx.CheckErrno(::sethostname(plan.hostname.data(), plan.hostname.size()), "sethostname ",
                    plan.hostname.c_str());
@@ -390,6 +471,7 @@ void RunInit(InitPlan& plan) noexcept {
   if (plan.terminal) SetupTerminal(ctx);
   if (!plan.join_container) FinishRootfs(ctx);
   ResolveExecutable(ctx);
+  ctx.WaitForCgroup();
   if (plan.has_seccomp && plan.seccomp_before_start) LoadSeccompAtCreate(ctx);
   ctx.Send(SyncType::kCreated);
   if (!plan.join_container) {
@@ -397,6 +479,27 @@ void RunInit(InitPlan& plan) noexcept {
     ctx.sync_fd = -1;
   }
   if (plan.wait_for_start) WaitForStart(ctx);
+  FinishProcess(ctx);
+}
+
+void RunExec(InitPlan& plan) noexcept {
+  InitContext ctx(plan);
+  CloseOtherFds(plan);
+  ResetSignals();
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);  // until execve (CVE-2019-5736)
+  ctx.host_pid = ctx.Expect(SyncType::kGo);
+  if (plan.exec_chroot) {
+    ctx.CheckErrno(::chdir(plan.rootfs.c_str()), "chdir to the rootfs");
+    ctx.CheckErrno(::chroot("."), "chroot to the rootfs");
+  }
+  SetupStdio(ctx);
+  if (plan.terminal) SetupTerminal(ctx);
+  ResolveExecutable(ctx);
+  if (plan.has_seccomp && plan.seccomp_before_start) LoadSeccompAtCreate(ctx);
+  ctx.WaitForCgroup();
+  ctx.Send(SyncType::kCreated);
+  // The sync socket stays open (O_CLOEXEC): a failure from here on still reaches
+  // the runtime, and its end of file tells the runtime that execve succeeded.
   FinishProcess(ctx);
 }
 

@@ -27,11 +27,15 @@ class InitContext {
   void Send(SyncType type, int32_t value = 0, int fd = -1) noexcept;
   // Waits for `type` from the runtime; exits quietly if the runtime went away.
   int32_t Expect(SyncType type) noexcept;
+  // Before anything that must happen inside the container's cgroup (forks,
+  // the cgroup namespace, exec): the runtime joins it while we set up.
+  void WaitForCgroup() noexcept;
 
   InitPlan& plan;
   int sync_fd = -1;
   int fifo_fd = -1;     // exec.fifo once `start` opened it
   pid_t host_pid = 0;   // init's pid as the runtime sees it
+  bool in_cgroup = false;
   char resolved_exe[4096] = {};  // argv[0] found in $PATH
 };
 
@@ -39,6 +43,8 @@ class InitContext {
 [[noreturn]] void RunStage1(InitPlan& plan) noexcept;
 // The container's init: sets everything up, waits for start, execs.
 [[noreturn]] void RunInit(InitPlan& plan) noexcept;
+// An `exec` process, cloned by stage 1 inside the container's namespaces.
+[[noreturn]] void RunExec(InitPlan& plan) noexcept;
 
 // init_rootfs.cc
 void PrepareRootfs(InitContext& ctx) noexcept;     // mounts, devices, up to the hooks

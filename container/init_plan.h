@@ -39,6 +39,8 @@ struct MountStep {
   unsigned long flags = 0;
   std::string data;
   bool target_is_file = false;  // bind of a file: create a file, not a directory
+  // One of lxcfs's files: the only mounts allowed to land on procfs (CVE-2019-16884).
+  bool may_cover_procfs = false;
   // After the mount: a bind remount with these flags (ro binds, nosuid binds...).
   bool remount = false;
   unsigned long remount_flags = 0;
@@ -76,7 +78,8 @@ struct SysctlWrite {
 
 // Parent <-> init messages over a SOCK_SEQPACKET socketpair.
 enum class SyncType : uint32_t {
-  kGo = 1,          // parent: maps written, cgroup joined: carry on (value = init's host pid)
+  kGo = 1,          // parent: maps written, carry on (value = init's host pid)
+  kCgroupJoined,    // parent: init is in its cgroup (waited for before forks and cgroupns)
   kNeedIdMaps,      // stage 1: write my uid/gid maps (value = my pid)
   kStage2Pid,       // stage 1: init's pid in `value`, its pidfd attached
   kRunHooks,        // init: run prestart/createRuntime hooks now
@@ -105,6 +108,10 @@ struct InitPlan {
   std::string timens_offsets;          // "monotonic 1 0\nboottime 2 0\n"
   bool user_namespace = false;         // init runs in a new user namespace
   bool become_root_in_userns = false;  // container uid 0 is mapped
+
+  // A new session keyring named after the container ("" with --no-new-keyring),
+  // so that keys of the caller's session are not reachable from the container.
+  std::string session_keyring;
 
   // UTS.
   std::string hostname, domainname;
@@ -143,7 +150,8 @@ struct InitPlan {
   int last_cap = 0;
   bool no_new_privileges = false;
   std::vector<RlimitValue> rlimits;
-  std::string apparmor_profile;
+  std::string apparmor_profile;  // only set when the host enforces AppArmor
+  std::string selinux_label;     // only set when the host enforces SELinux
   bool has_personality = false;
   unsigned long personality = 0;
   bool has_io_priority = false;
@@ -156,6 +164,15 @@ struct InitPlan {
   bool seccomp_before_start = false;  // listener wanted: load at create time, send the fd
   bool seccomp_early = false;  // no NNP and no CAP_SYS_ADMIN later: load before setuid/capset
 
+  // `exec`: the process joins a running container instead of making one. Always
+  // two stages: stage 1 does setns(join_pidfd, join_flags) (every namespace of the
+  // container's init at once, so a recycled pid cannot swap them), then clones the
+  // process into the joined pid and time namespaces. No rootfs, hooks or exec.fifo.
+  bool exec = false;
+  int join_pidfd = -1;
+  uint64_t join_flags = 0;
+  bool exec_chroot = false;  // the container shares our mount namespace: chroot to rootfs
+
   // prestart/createRuntime hooks exist: init stops for the runtime to run them.
   bool parent_hooks = false;
   // Hooks run by init itself, in the container's namespaces.
@@ -163,7 +180,7 @@ struct InitPlan {
   std::vector<HookCommand> start_container_hooks;
 
   // Communication.
-  int sync_fd = -1;       // init's end of the socketpair
+  int sync_fd = -1;       // init's end of the socketpair (for exec, open until execve)
   int state_dir_fd = -1;  // O_PATH fd of the state dir, for exec.fifo
   bool wait_for_start = true;  // false for `exec`-like immediate start
   // exec: the process joins a running container whose rootfs is already set up, so no

@@ -13,6 +13,7 @@
 #include "container/init_plan_mounts.h"
 #include "linux/capabilities.h"
 #include "linux/files.h"
+#include "linux/lsm.h"
 #include "linux/namespaces.h"
 #include "linux/rlimits.h"
 
@@ -148,16 +149,15 @@ Result<void> PlanRlimits(const oci::Process& p, InitPlan& plan) {
 }
 
 Result<void> PlanProcessAttributes(const oci::Process& p, const oci::Spec& spec, InitPlan& plan) {
+  // A label the host cannot apply is an error, never silently dropped.
   if (!p.apparmor_profile.empty()) {
-    auto enabled = linux::ReadFile("/sys/module/apparmor/parameters/enabled");
-    if (!enabled || enabled->empty() || (*enabled)[0] != 'Y')
-      return Fail("process.apparmorProfile \"" + p.apparmor_profile +
-                  "\": AppArmor is not enabled on this host");
+    BERTH_TRY(linux::CheckAppArmorProfile(p.apparmor_profile, "process.apparmorProfile"));
     plan.apparmor_profile = p.apparmor_profile;
   }
-  if (!p.selinux_label.empty() && !linux::PathExists("/sys/fs/selinux/enforce"))
-    return Fail("process.selinuxLabel \"" + p.selinux_label +
-                "\": SELinux is not enabled on this host");
+  if (!p.selinux_label.empty()) {
+    BERTH_TRY(linux::CheckSelinuxLabel(p.selinux_label, "process.selinuxLabel"));
+    plan.selinux_label = p.selinux_label;
+  }
   if (spec.linux && spec.linux->personality) {
     const auto& per = *spec.linux->personality;
     if (per.domain == "LINUX") plan.personality = PER_LINUX;
@@ -269,6 +269,7 @@ Result<InitPlan> BuildInitPlan(const PlanInputs& in, PlanWarnings* warnings) {
   const oci::Spec& spec = *in.spec;
   plan.rootfs = in.rootfs;
   plan.no_pivot = in.no_pivot;
+  if (!in.no_new_keyring) plan.session_keyring = in.container_id;
   BERTH_TRY(PlanNamespaces(spec, plan));
   BERTH_TRY(PlanHostname(spec, plan));
   BERTH_TRY(PlanProcess(in, plan, warnings));
@@ -279,16 +280,12 @@ Result<InitPlan> BuildInitPlan(const PlanInputs& in, PlanWarnings* warnings) {
   return plan;
 }
 
-Result<InitPlan> BuildExecPlan(const PlanInputs& in, std::vector<JoinedNamespace> joins,
-                               PlanWarnings* warnings) {
+Result<InitPlan> BuildExecPlan(const PlanInputs& in, PlanWarnings* warnings) {
   InitPlan plan;
-  plan.rootfs = in.rootfs;
-  plan.join_container = true;
-  plan.wait_for_start = false;
+  plan.exec = true;
   plan.two_stage = true;
-  plan.stage1_joins = std::move(joins);
-  for (const auto& ns : plan.stage1_joins)
-    if (ns.clone_flag == CLONE_NEWUSER) plan.user_namespace = true;
+  plan.wait_for_start = false;
+  plan.rootfs = in.rootfs;
   BERTH_TRY(PlanProcess(in, plan, warnings));
   BERTH_TRY(PlanSeccomp(in, plan));
   return plan;

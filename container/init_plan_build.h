@@ -17,6 +17,8 @@ struct PlanInputs {
   std::string rootfs;        // absolute, resolved
   const oci::Process* process = nullptr;  // spec->process unless exec
   bool no_pivot = false;
+  bool no_new_keyring = false;
+  std::string container_id;
   int preserve_fds = 0;
   int listen_fds = 0;        // $LISTEN_FDS of the runtime (socket activation)
   std::string seccomp_cache_dir;
@@ -37,10 +39,8 @@ struct PlanWarnings {
 
 Result<InitPlan> BuildInitPlan(const PlanInputs& in, PlanWarnings* warnings);
 
-// exec: `in.process` run in the namespaces listed in `joins` (user first, mount last:
-// the other paths are under the host's /proc), with the container's seccomp filter.
-// Two stages, so that a joined pid namespace applies to the process itself.
-Result<InitPlan> BuildExecPlan(const PlanInputs& in, std::vector<JoinedNamespace> joins,
-                               PlanWarnings* warnings);
+// `exec`: only the process part (user, capabilities, rlimits, labels, seccomp of
+// the container's config); the caller fills in what to join.
+Result<InitPlan> BuildExecPlan(const PlanInputs& in, PlanWarnings* warnings);
 
 }  // namespace berth::container

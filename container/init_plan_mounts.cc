@@ -6,8 +6,10 @@
 #include <sys/sysmacros.h>
 
 #include <set>
+#include <string_view>
 
 #include "linux/files.h"
+#include "linux/lsm.h"
 #include "linux/mount_options.h"
 
 namespace berth::container {
@@ -15,13 +17,27 @@ namespace {
 
 constexpr unsigned long kBindIgnored = MS_BIND | MS_REC | MS_REMOUNT;
 
+// The procfs files lxcfs replaces: the only places under /proc where a mount
+// other than procfs itself may go (runc's list). Anything else could cover a
+// file berth writes later (a sysctl, an LSM label) with one of the attacker's
+// choosing (CVE-2019-16884, CVE-2023-27561, CVE-2025-52881).
+constexpr std::string_view kProcOvermountable[] = {
+    "/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat",    "/proc/swaps",
+    "/proc/uptime",  "/proc/loadavg",   "/proc/slabinfo", "/proc/net/dev", "/proc/sys/kernel/ns_last_pid"};
+
+bool UnderProc(const std::string& dest) { return dest == "/proc" || dest.starts_with("/proc/"); }
+
+bool ProcOvermountable(const std::string& dest) {
+  for (auto allowed : kProcOvermountable)
+    if (dest == allowed) return true;
+  return false;
+}
+
 std::string CleanDestination(const std::string& dest) {
   std::string out = dest.empty() || dest[0] != '/' ? "/" + dest : dest;
   while (out.size() > 1 && out.back() == '/') out.pop_back();
   return out;
 }
-
-bool SelinuxEnabled() { return linux::PathExists("/sys/fs/selinux/enforce"); }
 
 Result<void> PlanBind(const PlanInputs& in, const oci::Mount& m, const linux::MountOptions& opts,
                       const std::string& where, MountStep& step) {
@@ -191,8 +207,10 @@ Result<void> PlanMounts(const PlanInputs& in, InitPlan& plan, PlanWarnings* warn
   bool dev_is_bind = false;
   std::string mount_label;
   if (spec.linux && !spec.linux->mount_label.empty()) {
-    if (SelinuxEnabled()) mount_label = spec.linux->mount_label;
-    else if (warnings)
+    if (linux::SelinuxEnabled()) {
+      BERTH_TRY(linux::CheckSelinuxLabel(spec.linux->mount_label, "linux.mountLabel"));
+      mount_label = spec.linux->mount_label;
+    } else if (warnings)
       warnings->messages.push_back("linux.mountLabel ignored: SELinux is not enabled");
   }
   for (size_t i = 0; i < spec.mounts.size(); ++i) {
@@ -211,6 +229,12 @@ Result<void> PlanMounts(const PlanInputs& in, InitPlan& plan, PlanWarnings* warn
     }
     MountStep step;
     step.target = dest;
+    if (m.type != "proc" && UnderProc(dest)) {
+      if (!ProcOvermountable(dest))
+        return Fail(where + ".destination: " + dest +
+                    ": only procfs may be mounted on /proc, and only lxcfs's files over it");
+      step.may_cover_procfs = true;
+    }
     if (opts.IsBind() || m.type == "bind") {
       BERTH_TRY(PlanBind(in, m, opts, where, step));
       if (dest == "/dev") dev_is_bind = true;

@@ -4,6 +4,7 @@
 // /proc/self/fd path, so a symlink swapped in cannot redirect a mount.
 #include <fcntl.h>
 #include <linux/mount.h>
+#include <linux/openat2.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -17,6 +18,7 @@
 #include "container/init_context.h"
 #include "linux/async_safe.h"
 #include "linux/in_root.h"
+#include "linux/procfs.h"
 
 #ifndef PROC_SUPER_MAGIC
 #define PROC_SUPER_MAGIC 0x9fa0
@@ -109,16 +111,32 @@ void DoSymlink(InitContext& ctx, int root_fd, const MountStep& step) noexcept {
   ::close(dir);
 }
 
-void DoMount(InitContext& ctx, int root_fd, const MountStep& step) noexcept {
+bool OnProcfs(int fd) noexcept {
+  struct statfs fs;
+  return ::fstatfs(fd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
+}
+
+// CVE-2019-16884 / CVE-2023-27561 / CVE-2023-28642: procfs only ever goes on a
+// real directory reached without symlinks, and nothing but lxcfs's files goes
+// on procfs, so no later write of ours can land in a file the config planted.
+int OpenMountTarget(InitContext& ctx, int root_fd, const MountStep& step) noexcept {
+  bool proc = step.fstype == "proc";
   int target = OpenInRoot(root_fd, step.target.c_str(),
-                          step.target_is_file ? CreateAs::kFile : CreateAs::kDirectory);
+                          step.target_is_file ? CreateAs::kFile : CreateAs::kDirectory, 0,
+                          proc ? RESOLVE_NO_SYMLINKS : 0);
   ctx.Check(target, "create mount point for ", step.description.c_str());
-  // CVE-2019-16884 / CVE-2023-27561: procfs only ever goes on a real directory.
-  if (step.fstype == "proc") {
+  if (proc) {
     struct stat st;
     if (::fstat(target, &st) < 0 || !S_ISDIR(st.st_mode))
       ctx.Fail(ENOTDIR, step.description.c_str(), ": target is not a directory");
+  } else if (!step.may_cover_procfs && OnProcfs(target)) {
+    ctx.Fail(EPERM, step.description.c_str(), ": the target is on procfs");
   }
+  return target;
+}
+
+void DoMount(InitContext& ctx, int root_fd, const MountStep& step) noexcept {
+  int target = OpenMountTarget(ctx, root_fd, step);
   FdPathText path(target);
   const char* fstype = step.fstype.empty() ? nullptr : step.fstype.c_str();
   const char* data = step.data.empty() ? nullptr : step.data.c_str();
@@ -199,17 +217,22 @@ void ChrootOnly(InitContext& ctx) noexcept {
   ctx.CheckErrno(::chdir("/"), "chdir /");
 }
 
+// CVE-2019-16884 / CVE-2025-52881: through the verified procfs root, with mounts
+// and symlinks refused on the way, so a sysctl cannot be written anywhere else.
 void WriteSysctls(InitContext& ctx) noexcept {
+  if (ctx.plan.sysctls.empty()) return;
+  int proc = linux::OpenProcRoot();
+  ctx.Check(proc, "open /proc for linux.sysctl (is procfs mounted on /proc?)");
   for (const auto& s : ctx.plan.sysctls) {
-    int fd = ::open(s.path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) ctx.Fail(errno, "open ", s.path.c_str());
-    struct statfs fs;
-    if (::fstatfs(fd, &fs) < 0 || fs.f_type != PROC_SUPER_MAGIC)
-      ctx.Fail(EPERM, s.path.c_str(), " is not on procfs");
+    const char* relative = s.path.c_str() + sizeof("/proc/") - 1;
+    int fd = linux::OpenProcFile(proc, relative, O_WRONLY);
+    if (fd == -EXDEV || fd == -ELOOP) ctx.Fail(-fd, "sysctl ", s.path.c_str(), " is covered by a mount or symlink");
+    ctx.Check(fd, "open ", s.path.c_str());
     if (::write(fd, s.value.data(), s.value.size()) < 0)
       ctx.Fail(errno, "write sysctl ", s.path.c_str());
     ::close(fd);
   }
+  ::close(proc);
 }
 
 void MakeReadonly(InitContext& ctx, int root_fd, const char* path) noexcept {
@@ -280,6 +303,8 @@ void PrepareRootfs(InitContext& ctx) noexcept {
   }
   if (!p.cwd.empty()) MakeWorkingDirectory(root_fd, p.cwd.c_str());
   ::close(root_fd);
+  // Hooks are processes of the container: they start inside its cgroup.
+  if (p.parent_hooks || !p.create_container_hooks.empty()) ctx.WaitForCgroup();
   if (p.parent_hooks) {
     ctx.Send(SyncType::kRunHooks);
     ctx.Expect(SyncType::kHooksDone);

@@ -1,5 +1,6 @@
 #include "container/launch.h"
 
+#include <fcntl.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <signal.h>
@@ -102,7 +103,16 @@ Result<void> DriveStage1(int sock, pid_t stage1, const IdMaps& maps, LaunchedIni
 }
 
 Result<void> DriveInit(int sock, const LaunchHooks& hooks, LaunchedInit& out) {
+  // Init starts on its mounts at once; joining the cgroup (a v1 cgroup.procs
+  // write waits for an RCU grace period, several ms) overlaps with that work.
   BERTH_TRY(Send(sock, SyncType::kGo, out.pid));
+  if (hooks.place) BERTH_TRY(hooks.place(out.pid));
+  if (auto sent = Send(sock, SyncType::kCgroupJoined); !sent) {
+    // Init failed meanwhile: its own report says why, better than EPIPE.
+    auto report = Receive(sock);
+    if (report && report->msg.type == SyncType::kError) return Fail(InitError(report->msg));
+    return sent;
+  }
   for (;;) {
     Received r = BERTH_TRY(Receive(sock));
     switch (r.msg.type) {
@@ -126,17 +136,21 @@ Result<void> DriveInit(int sock, const LaunchHooks& hooks, LaunchedInit& out) {
   }
 }
 
-}  // namespace
-
-Result<void> WaitForExec(int sync) {
-  auto r = Receive(sync);
-  if (!r) {
-    if (r.error().code == EPIPE) return {};  // end of file: execve closed the socket
-    return Fail(std::move(r.error()));
+// exec: the process reports a failure before execve, or its end of the socket
+// closes (O_CLOEXEC) when execve succeeds.
+Result<void> WaitForExecve(int sock) {
+  for (;;) {
+    SyncMessage msg;
+    ssize_t n = ::recv(sock, &msg, sizeof msg, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoError("read from the exec'd process");
+    if (n == 0) return {};
+    if (msg.type == SyncType::kError) return Fail(InitError(msg));
+    return Fail("unexpected message from the exec'd process", EPROTO);
   }
-  if (r->msg.type == SyncType::kError) return Fail(InitError(r->msg));
-  return Fail("unexpected message from the process", EPROTO);
 }
+
+}  // namespace
 
 Result<void> WriteIdMaps(pid_t pid, const IdMaps& maps) {
   std::string proc = "/proc/" + std::to_string(pid);
@@ -152,6 +166,14 @@ Result<LaunchedInit> LaunchInit(InitPlan& plan, const IdMaps& maps, const Launch
     return ErrnoError("socketpair");
   linux::UniqueFd ours(pair[0]);
   linux::UniqueFd theirs(pair[1]);
+  // Above the fds the process is to receive (3 .. 3+preserve_fds-1), which are left
+  // open across execve: the sync socket must never be among them.
+  int lowest = 3 + plan.preserve_fds;
+  if (theirs.get() < lowest) {
+    int moved = ::fcntl(theirs.get(), F_DUPFD_CLOEXEC, lowest);
+    if (moved < 0) return ErrnoError("move the sync socket");
+    theirs.reset(moved);
+  }
   plan.sync_fd = theirs.get();
 
   int pidfd = -1;
@@ -186,13 +208,12 @@ Result<LaunchedInit> LaunchInit(InitPlan& plan, const IdMaps& maps, const Launch
       if (!r) return fail(std::move(r.error()));
     }
   }
-  if (hooks.place) {
-    auto r = hooks.place(out.pid);
-    if (!r) return fail(std::move(r.error()));
-  }
   auto r = DriveInit(ours.get(), hooks, out);
   if (!r) return fail(std::move(r.error()));
-  if (plan.join_container) out.sync = std::move(ours);
+  if (plan.exec) {
+    auto w = WaitForExecve(ours.get());
+    if (!w) return fail(std::move(w.error()));
+  }
   return out;
 }
 

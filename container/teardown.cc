@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include "container/hooks.h"
 #include "container/status.h"
 #include "linux/process.h"
 
@@ -43,6 +44,23 @@ Result<void> KillAndWait(const ContainerRecord& record, oci::Status status) {
   bool gone = BERTH_TRY(WaitForInitExit(record, 10000));
   if (!gone) return Fail("the container's init did not exit after SIGKILL", ETIMEDOUT);
   return {};
+}
+
+Result<void> DestroyContainer(const Runtime& rt, StateDir& dir, const ContainerRecord& record,
+                              oci::Status status) {
+  BERTH_TRY(KillAndWait(record, status));
+  if (!record.cgroup.empty()) {
+    auto cg = LoadCgroup(record);
+    if (cg) BERTH_TRY_CTX((*cg)->Destroy(), "remove its cgroups");
+  }
+  auto config = oci::LoadSpec(dir.path());
+  if (config && !config->hooks.poststop.empty()) {
+    for (const auto& failure : RunHooksReportingFailures(
+             config->hooks.poststop, "poststop",
+             oci::HookStateJson(ToOciState(record, oci::Status::kStopped))))
+      rt.Log(LogLevel::kWarning, failure);
+  }
+  return dir.Remove();
 }
 
 }  // namespace berth::container

@@ -348,4 +348,25 @@ int LoadSeccompProgram(const SeccompProgram& program) noexcept {
   return program.wants_listener ? static_cast<int>(rc) : 0;
 }
 
+SeccompSupport SeccompSupported() {
+  SeccompSupport out;
+  for (const ActionSpec& a : kActions) out.actions.emplace_back(a.name);
+  for (const NamedValue& o : kOperators) out.operators.emplace_back(o.name);
+  for (const NamedValue& a : kArchitectures)
+    if (a.value != 0) out.architectures.emplace_back(a.name);
+  for (const NamedValue& f : kFlags) {
+    out.known_flags.emplace_back(f.name);
+    if (f.value == 0) continue;
+    // With a NULL program the kernel checks the flags first: EFAULT means it
+    // knows them, EINVAL that it does not. WAIT_KILLABLE_RECV is only valid
+    // with a listener, which is the only way berth passes it.
+    unsigned flags = f.value;
+    if (flags == SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV) flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+    errno = 0;
+    long r = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, nullptr);
+    if (r < 0 && errno == EFAULT) out.supported_flags.emplace_back(f.name);
+  }
+  return out;
+}
+
 }  // namespace berth::linux

@@ -50,4 +50,12 @@ Result<void> SendSeccompListener(const std::string& listener_path,
                                  const std::string& listener_metadata, int listener_fd,
                                  const std::string& state_json, int process_pid = 0);
 
+// What this build and kernel support, for `berth features`: every action and
+// operator the compiler accepts, the architectures this libseccomp knows, every
+// flag name accepted and those the running kernel supports.
+struct SeccompSupport {
+  std::vector<std::string> actions, operators, architectures, known_flags, supported_flags;
+};
+SeccompSupport SeccompSupported();
+
 }  // namespace berth::linux

@@ -259,6 +259,10 @@ Result<Process> ParseProcess(std::string_view json_text);
 // Parses a linux.resources object (`update --resources`, the shim's Update).
 Result<Resources> ParseResources(std::string_view json_text);
 
+// Parses a linux.resources object on its own (`update -r`); errors name the path
+// below "resources" ("resources.memory.limit: expected an integer").
+Result<Resources> ParseResources(std::string_view json_text);
+
 // Reads and parses <bundle>/config.json.
 Result<Spec> LoadSpec(const std::string& bundle_dir);
 

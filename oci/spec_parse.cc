@@ -312,7 +312,7 @@ Result<Process> ParseProcess(std::string_view json_text) {
 Result<Resources> ParseResources(std::string_view json_text) {
   Json j = BERTH_TRY(ParseJsonText(json_text, "resources"));
   Resources r;
-  BERTH_TRY(ParseInto(Fields(j, ""), r));
+  BERTH_TRY(ParseInto(Fields(j, "resources"), r));
   return r;
 }
 

@@ -7,7 +7,7 @@ PACKAGES=(
   # build
   cmake ninja-build g++ pkg-config git
   libseccomp-dev libcap-dev libprotobuf-dev protobuf-compiler nlohmann-json3-dev
-  libcli11-dev libsystemd-dev libgtest-dev libgmock-dev
+  libcli11-dev libsystemd-dev libgtest-dev libgmock-dev libapparmor-dev libselinux1-dev
   # the real clients and peers the tests drive
   runc crun containerd busybox-static criu iproute2 util-linux procps
   # Go sources the protos and interop tests are built from
@@ -16,7 +16,7 @@ PACKAGES=(
   golang-github-containerd-ttrpc-dev
   golang-github-opencontainers-runtime-tools-dev golang-github-google-uuid-dev
   # fuzzing and benchmarks
-  clang libclang-rt-14-dev hyperfine patch tar gzip
+  clang libclang-rt-14-dev hyperfine patch tar gzip jq
 )
 
 missing=()

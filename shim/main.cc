@@ -9,6 +9,8 @@
 #include "shim/actions.h"
 #include "shim/daemon.h"
 #include "shim/flags.h"
+#include "shim/options.h"
+#include "linux/exe_seal.h"
 
 #ifndef BERTH_VERSION
 #define BERTH_VERSION "unknown"
@@ -30,7 +32,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "containerd-shim-berth-v2: shim namespace cannot be empty");
     return 1;
   }
-  if (flags->action == "start") return RunStart(*flags);
+  if (flags->action == "start") {
+    // CVE-2019-5736: the daemon forked by `start` clones every container process, so
+    // it must run from a sealed copy of this binary that no container can write.
+    auto sealed = berth::linux::ReexecSealed(argv, std::string(kDefaultStateRoot) + "/.exe-seal");
+    if (!sealed) {
+      std::fprintf(stderr, "containerd-shim-berth-v2: %s\n", sealed.error().message.c_str());
+      return 1;
+    }
+    return RunStart(*flags);
+  }
   if (flags->action == "delete") return RunDelete(*flags);
   if (!flags->action.empty()) {
     std::fprintf(stderr, "containerd-shim-berth-v2: unknown action %s", flags->action.c_str());

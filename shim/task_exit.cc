@@ -83,8 +83,9 @@ bool TaskService::Reap(Process& p) {
 void TaskService::HandleExit(const ContainerPtr& c, Process& p) {
   LogDebug("process " + std::to_string(p.pid) + " of " + c->id + " exited with " +
            std::to_string(p.exit->status));
-  // containerd issue 9719: never an exit before its start event.
-  if (p.phase == Phase::kStarting) {
+  // containerd issue 9719: never an exit before its start event (nor before the
+  // checkpoint event of the dump that ended it).
+  if (p.phase == Phase::kStarting || c->checkpointing) {
     p.exit_held = true;
     return;
   }

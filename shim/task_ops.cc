@@ -3,8 +3,12 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <utility>
+
 #include "cgroup/stats.h"
 #include "github.com/containerd/containerd/api/events/task.pb.h"
+#include "container/container.h"
+#include "github.com/containerd/containerd/runtime/linux/runctypes/runc.pb.h"
 #include "github.com/containerd/containerd/runtime/v2/runc/options/oci.pb.h"
 #include "github.com/containerd/containerd/runtime/v2/task/shim.pb.h"
 #include "linux/process.h"
@@ -253,12 +257,88 @@ void TaskService::Shutdown(ttrpc::Request& call, ttrpc::Responder r) {
   if (config_.on_shutdown) config_.on_shutdown();
 }
 
+namespace {
+
+// The checkpoint options of containerd's runc shim: `containerd.runc.v1.CheckpointOptions`
+// (what containerd's client sends) or the older `containerd.linux.runc.CheckpointOptions`;
+// none means criu's defaults with the image in the request's path.
+Result<container::CheckpointOptions> CheckpointOptionsOf(const task::CheckpointTaskRequest& req,
+                                                         const ShimOptions& shim) {
+  container::CheckpointOptions o;
+  o.id = req.id();
+  o.criu.image_path = req.path();
+  o.criu.work_path = shim.criu_work_path;
+  bool exit = false;
+  std::string cgroups_mode, image_path, work_path;
+  auto apply = [&](const auto& m) {
+    exit = m.exit();
+    o.criu.tcp_established = m.open_tcp();
+    o.criu.ext_unix_sk = m.external_unix_sockets();
+    o.criu.shell_job = m.terminal();
+    o.criu.file_locks = m.file_locks();
+    o.criu.empty_ns.assign(m.empty_namespaces().begin(), m.empty_namespaces().end());
+    cgroups_mode = m.cgroups_mode();
+    image_path = m.image_path();
+    work_path = m.work_path();
+  };
+  std::string_view type = req.options().type_url();
+  type = type.substr(type.rfind('/') == std::string_view::npos ? 0 : type.rfind('/') + 1);
+  if (type == "containerd.runc.v1.CheckpointOptions") {
+    containerd::runc::v1::CheckpointOptions m;
+    if (!m.ParseFromString(req.options().value())) return Fail("checkpoint options: invalid protobuf");
+    apply(m);
+  } else if (type == "containerd.linux.runc.CheckpointOptions") {
+    containerd::linux::runc::CheckpointOptions m;
+    if (!m.ParseFromString(req.options().value())) return Fail("checkpoint options: invalid protobuf");
+    apply(m);
+  } else if (!type.empty()) {
+    return Fail("type with url " + req.options().type_url() + ": not found");
+  }
+  if (!image_path.empty()) o.criu.image_path = image_path;
+  if (!work_path.empty()) o.criu.work_path = work_path;
+  if (o.criu.image_path.empty()) return Fail("checkpoint: no image path");
+  o.criu.manage_cgroups_mode = BERTH_TRY(container::ParseCriuCgroupMode(cgroups_mode));
+  o.leave_running = !exit;
+  return o;
+}
+
+}  // namespace
+
+// As containerd's runc shim: criu dumps the init's container into the request's path
+// (or the options' image path); with `exit` the container's processes are gone
+// afterwards and their exit comes through the pidfd as any other.
 void TaskService::Checkpoint(ttrpc::Request& call, ttrpc::Responder r) {
   auto req = ttrpc::ParsePayload<task::CheckpointTaskRequest>(call, r);
   if (!req) return;
   ContainerPtr c = FindContainer(req->id(), r);
   if (!c) return;
-  r.Fail(NotImplemented("checkpoint is not supported by berth yet"));
+  const Process& init = c->init;
+  if (init.phase == Phase::kCreated) return r.Fail(Unknown("cannot checkpoint a created container"));
+  if (init.phase == Phase::kStopped || c->deleting)
+    return r.Fail(Unknown("cannot checkpoint a stopped container"));
+  auto options = CheckpointOptionsOf(*req, c->options);
+  if (!options) return r.Fail(Unknown(options.error().message));
+  if (c->checkpointing) return r.Fail(Unknown("a checkpoint of " + c->id + " is in progress"));
+  c->checkpointing = true;
+  Offload([rt = c->runtime, options = std::move(*options)]() -> Result<void> {
+            return container::Checkpoint(rt, options);
+          },
+          [this, c, path = req->path(), r = std::move(r)](Result<void> res) mutable {
+            c->checkpointing = false;
+            if (res) {
+              events::TaskCheckpointed ev;
+              ev.set_container_id(c->id);
+              ev.set_checkpoint(path);
+              publisher_.Publish("/tasks/checkpointed", ev);
+              r.Reply("");
+            } else {
+              r.Fail(Unknown("checkpoint failed: " + res.error().message));
+            }
+            for (auto& [id, e] : c->execs)
+              if (std::exchange(e->exit_held, false)) FinishExit(c, *e);
+            if (c->init.phase != Phase::kStarting && std::exchange(c->init.exit_held, false))
+              FinishExit(c, c->init);
+          });
 }
 
 }  // namespace berth::shim

@@ -244,6 +244,7 @@ void TaskService::Create(ttrpc::Request& call, ttrpc::Responder r) {
   if (req->rootfs_size() > 0) c->rootfs = req->bundle() + "/rootfs";
   c->runtime.root = c->options.StateRoot(config_.ns);
   c->runtime.systemd_cgroup = c->options.systemd_cgroup;
+  if (!c->options.criu_path.empty()) c->runtime.criu_path = c->options.criu_path;
   c->runtime.log = [](container::LogLevel level, const std::string& m) {
     Log(level == container::LogLevel::kWarning ? LogLevel::kWarning : LogLevel::kInfo, m);
   };

@@ -70,6 +70,9 @@ struct Container {
   Process init;
   std::map<std::string, std::unique_ptr<Process>> execs;
   bool paused = false;
+  // A Checkpoint in flight: exits are held until TaskCheckpointed is queued, since
+  // criu's dump is what ends the processes when it is asked to.
+  bool checkpointing = false;
   // Delete of a never-started init: it was killed; finish once it is reaped, and
   // publish no exit (TaskDelete follows TaskCreate directly).
   bool delete_requested = false;

@@ -2,7 +2,9 @@
 
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -118,16 +120,36 @@ std::unique_ptr<FakeSystemd> FakeSystemd::Start(std::string& error) {
     ::execlp("dbus-daemon", "dbus-daemon", "--nofork", "--nopidfile", arg.c_str(), nullptr);
     ::_exit(127);
   }
-  for (int i = 0; i < 5000 && !std::filesystem::exists(socket); ++i) ::usleep(1000);
-  if (!std::filesystem::exists(socket)) {
+  // The socket file appears at bind(2), before listen(2): wait until a connect
+  // succeeds, or sd_bus_start can meet ECONNREFUSED.
+  auto accepting = [&socket] {
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, socket.c_str(), sizeof addr.sun_path - 1);
+    bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    return ok;
+  };
+  for (int i = 0; i < 5000 && !accepting(); ++i) ::usleep(1000);
+  if (!accepting()) {
     error = "dbus-daemon did not start";
     return nullptr;
   }
   ::setenv("DBUS_SYSTEM_BUS_ADDRESS", f->address_.c_str(), 1);
-  int r = sd_bus_new(&f->bus_);
-  if (r >= 0) r = sd_bus_set_address(f->bus_, f->address_.c_str());
-  if (r >= 0) r = sd_bus_set_bus_client(f->bus_, 1);
-  if (r >= 0) r = sd_bus_start(f->bus_);
+  // The socket file appears at bind(), before dbus-daemon listens: a connection refused
+  // then is retried (on a loaded machine the gap is milliseconds).
+  int r = -ECONNREFUSED;
+  for (int i = 0; i < 5000 && r == -ECONNREFUSED; ++i) {
+    if (f->bus_) {
+      f->bus_ = sd_bus_unref(f->bus_);
+      ::usleep(1000);
+    }
+    r = sd_bus_new(&f->bus_);
+    if (r >= 0) r = sd_bus_set_address(f->bus_, f->address_.c_str());
+    if (r >= 0) r = sd_bus_set_bus_client(f->bus_, 1);
+    if (r >= 0) r = sd_bus_start(f->bus_);
+  }
   if (r >= 0) r = sd_bus_request_name(f->bus_, "org.freedesktop.systemd1", 0);
   if (r >= 0) r = sd_bus_add_object(f->bus_, &f->slot_, kObject, &FakeSystemd::OnMessage, f.get());
   if (r < 0) {

@@ -91,6 +91,16 @@ TEST_F(SystemdBus, StartsTheScopeAppliesResourcesAndStopsIt) {
     EXPECT_EQ(fake_->set_properties()["TasksMax"], "t:60");
     EXPECT_EQ(fake_->calls().back(), "SetUnitProperties " + unit + " runtime");
     EXPECT_EQ(ReadText(paths.v1.at("pids") + "/pids.max"), "60");
+    // A period alone keeps the quota: 20000 us per 50000 is 0.4 s of CPU per second.
+    oci::Resources period_only;
+    period_only.cpu.emplace();
+    period_only.cpu->period = 50000;
+    updated = (*m)->Update(period_only);
+    ASSERT_TRUE(updated) << updated.error().message;
+    EXPECT_EQ(fake_->set_properties()["CPUQuotaPeriodUSec"], "t:50000");
+    EXPECT_EQ(fake_->set_properties()["CPUQuotaPerSecUSec"], "t:400000");
+    EXPECT_EQ(ReadText(paths.v1.at("cpu") + "/cpu.cfs_quota_us"), "20000");
+    EXPECT_EQ(ReadText(paths.v1.at("cpu") + "/cpu.cfs_period_us"), "50000");
 
     auto destroyed = (*m)->Destroy();
     ASSERT_TRUE(destroyed) << destroyed.error().message;

@@ -471,6 +471,44 @@ TEST(CgroupV1, UpdateChangesOnlyWhatIsSet) {
   EXPECT_EQ(ReadText(Dir(**m, "memory") + "/memory.limit_in_bytes"), std::to_string(50 << 20));
 }
 
+// A value refused halfway through an update: what was already written goes back.
+TEST(CgroupV1, RejectedUpdatePutsBackWhatItWrote) {
+  REQUIRE_V1();
+  std::string name = UniqueName();
+  oci::Resources res;
+  res.memory.emplace();
+  res.memory->limit = 100 << 20;
+  res.memory->swap = 200 << 20;
+  res.cpu.emplace();
+  res.cpu->shares = 512;
+  auto m = Manager::Create(Request{.container_id = name, .resources = &res});
+  ASSERT_TRUE(m) << m.error().message;
+  Cleanup cleanup(m->get());
+  std::string cpuset = Dir(**m, "cpuset"), cpu = Dir(**m, "cpu"), mem = Dir(**m, "memory");
+  std::string cpus_before = ReadText(cpuset + "/cpuset.cpus");
+  // cpuset first (written), then cpu.shares 1 (clamped by the kernel: an error).
+  oci::Resources bad_shares;
+  bad_shares.cpu.emplace();
+  bad_shares.cpu->cpus = "0";
+  bad_shares.cpu->shares = 1;
+  auto r = (*m)->Update(bad_shares);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("cpu.shares 1 is out of range"), std::string::npos)
+      << r.error().message;
+  EXPECT_EQ(ReadText(cpuset + "/cpuset.cpus"), cpus_before);
+  EXPECT_EQ(ReadText(cpu + "/cpu.shares"), "512");
+  // memory and swap raised (swap first, then memory), then a page size that does not exist.
+  oci::Resources bad_hugetlb;
+  bad_hugetlb.memory.emplace();
+  bad_hugetlb.memory->limit = 300 << 20;
+  bad_hugetlb.memory->swap = 400 << 20;
+  bad_hugetlb.hugepage_limits.push_back({"3MB", 1 << 20});
+  r = (*m)->Update(bad_hugetlb);
+  ASSERT_FALSE(r);  // no such page size (v1), or hugetlb not enabled for it (v2)
+  EXPECT_EQ(ReadText(mem + "/memory.limit_in_bytes"), std::to_string(100 << 20));
+  EXPECT_EQ(ReadText(mem + "/memory.memsw.limit_in_bytes"), std::to_string(200 << 20));
+}
+
 TEST(CgroupV1, OomNotifierFiresOnOomKill) {
   REQUIRE_V1();
   auto layout = ReadLayout("/sys/fs/cgroup");

@@ -281,6 +281,13 @@ TEST_F(FakeTree, CpuConversions) {
   period_only.cpu->period = 250000;
   ASSERT_TRUE((*m)->Update(period_only));
   EXPECT_EQ(Get("cpu.max"), "max 250000");
+  // `update --cpu-quota` alone keeps the period, and --cpu-period alone the quota.
+  quota_only.cpu->quota = 30000;
+  ASSERT_TRUE((*m)->Update(quota_only));
+  EXPECT_EQ(Get("cpu.max"), "30000 250000");
+  period_only.cpu->period = 80000;
+  ASSERT_TRUE((*m)->Update(period_only));
+  EXPECT_EQ(Get("cpu.max"), "30000 80000");
 }
 
 TEST_F(FakeTree, SharesToWeightBounds) {

@@ -199,5 +199,19 @@ TEST_F(Process, TerminalGoesToTheConsoleSocket) {
   EXPECT_EQ(master_output, "/dev/pts/0\r\n33 111\r\n");
 }
 
+TEST_F(Process, ForegroundRunProxiesATerminal) {
+  std::string id = NewId();
+  SpawnOptions options;
+  options.stdin_data = "abc\n";
+  auto r = Berth({"run", "-b",
+                  MakeBundle({"sh", "-c", "read x; tty; echo got $x; exit 5"},
+                             [](json& s) { s["process"]["terminal"] = true; }),
+                  id},
+                 options);
+  EXPECT_EQ(r.status, 5) << r.err;
+  EXPECT_NE(r.out.find("/dev/pts/0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("got abc"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace berth::testing

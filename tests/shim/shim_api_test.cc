@@ -6,6 +6,8 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -14,6 +16,8 @@
 #include <thread>
 
 #include "github.com/containerd/cgroups/stats/v1/metrics.pb.h"
+#include "github.com/containerd/containerd/api/events/task.pb.h"
+#include "github.com/containerd/containerd/runtime/v2/runc/options/oci.pb.h"
 #include "github.com/containerd/containerd/runtime/linux/runctypes/runc.pb.h"
 #include "github.com/containerd/containerd/runtime/v2/task/shim.pb.h"
 #include "tests/shim/shim_fixture.h"
@@ -287,12 +291,105 @@ TEST_P(ShimApiTest, TaskOptionTypes) {
   s = Create(*shim, id, bundle, any.SerializeAsString());
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_TRUE(Call(*shim, "Delete", WithId<task::DeleteRequest>(id)).ok());
-  // Checkpoint is not there yet: a clear Unimplemented, never a silent success.
-  std::string id2 = NewId();
-  ASSERT_TRUE(Create(*shim, id2, Bundle(id2, {"sleep", "100"})).ok());
-  ttrpc::Status ck = Call(*shim, "Checkpoint", WithId<task::CheckpointTaskRequest>(id2));
-  EXPECT_EQ(ck.code, 12) << ck.ToString();
-  EXPECT_TRUE(Call(*shim, "Delete", WithId<task::DeleteRequest>(id2)).ok());
+}
+
+// CVE-2019-5736: the daemon clones every container process, so its executable must
+// be a copy no container can write: a read-only overlayfs or a write-sealed memfd.
+TEST_P(ShimApiTest, DaemonRunsFromASealedBinary) {
+  if (!is_berth()) GTEST_SKIP() << "runc's shim execs runc, which seals itself";
+  auto [shim, id] = CreatedSleeper();
+  ASSERT_TRUE(shim);
+  std::string exe = "/proc/" + std::to_string(shim->pid()) + "/exe";
+  int fd = ::open(exe.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0) << exe;
+  int seals = ::fcntl(fd, F_GET_SEALS);
+  struct statfs fs {};
+  struct statvfs vfs {};
+  bool sealed = (seals >= 0 && (seals & F_SEAL_WRITE)) ||
+                (::fstatfs(fd, &fs) == 0 && fs.f_type == 0x794c7630 /* overlayfs */ &&
+                 ::fstatvfs(fd, &vfs) == 0 && (vfs.f_flag & ST_RDONLY));
+  ::close(fd);
+  EXPECT_TRUE(sealed) << exe << " is the writable installed binary";
+  EXPECT_TRUE(Call(*shim, "Delete", WithId<task::DeleteRequest>(id)).ok());
+}
+
+// Checkpoint with criu as it is on this machine: whatever criu says, the task is
+// still running afterwards and no TaskCheckpointed is published unless it worked.
+TEST_P(ShimApiTest, CheckpointFailureLeavesTheTaskRunning) {
+  auto [shim, id] = CreatedSleeper();
+  ASSERT_TRUE(shim);
+  task::CheckpointTaskRequest ck = WithId<task::CheckpointTaskRequest>(id);
+  ck.set_path(dir_ + "/ck-" + id);
+  // Not started yet: runc's shim refuses too.
+  EXPECT_EQ(Call(*shim, "Checkpoint", ck).code, 2);
+  ASSERT_TRUE(Call(*shim, "Start", WithId<task::StartRequest>(id)).ok());
+  ttrpc::Status s = Call(*shim, "Checkpoint", ck);
+  bool criu_works = ::system("criu check >/dev/null 2>&1") == 0;
+  if (criu_works) {
+    EXPECT_TRUE(s.ok()) << s.ToString();
+  } else {
+    EXPECT_EQ(s.code, 2) << s.ToString();
+    EXPECT_FALSE(s.message.empty());
+    if (is_berth()) EXPECT_NE(s.message.find("criu"), std::string::npos) << s.message;
+    task::StateResponse st;
+    ASSERT_TRUE(shim->Call("State", StateReq(id), st).ok());
+    EXPECT_EQ(st.status(), containerd::v1::types::RUNNING);
+    EXPECT_EQ(Sequence(events_->Events(), id), "create start");
+  }
+  task::KillRequest kill = WithId<task::KillRequest>(id);
+  kill.set_signal(SIGKILL);
+  Call(*shim, "Kill", kill);
+  EXPECT_TRUE(Call(*shim, "Wait", WithId<task::WaitRequest>(id)).ok());
+  EXPECT_TRUE(Call(*shim, "Delete", WithId<task::DeleteRequest>(id)).ok());
+}
+
+// A dump that works (berth-fake-criu stands in for criu): TaskCheckpointed with the
+// path, and with `exit` the task's exit follows through the usual path.
+TEST_P(ShimApiTest, CheckpointPublishesCheckpointedThenTheExit) {
+  if (!is_berth()) GTEST_SKIP() << "needs berth-fake-criu as the criu binary";
+  ::setenv("BERTH_FAKE_CRIU", "dump-ok", 1);
+  std::string id = NewId();
+  std::string bundle = Bundle(id, {"sleep", "1000"});
+  containerd::runc::v1::Options o;
+  o.set_root(root_);
+  o.set_criu_path(BERTH_FAKE_CRIU);
+  google::protobuf::Any options;
+  options.set_type_url("containerd.runc.v1.Options");
+  options.set_value(o.SerializeAsString());
+  ShimProcess* shim = StartShim(id, bundle, options.SerializeAsString());
+  ::unsetenv("BERTH_FAKE_CRIU");
+  ASSERT_TRUE(shim);
+  ASSERT_TRUE(Create(*shim, id, bundle, options.SerializeAsString()).ok());
+  ASSERT_TRUE(Call(*shim, "Start", WithId<task::StartRequest>(id)).ok());
+  // Leave running (no options): the task goes on.
+  task::CheckpointTaskRequest ck = WithId<task::CheckpointTaskRequest>(id);
+  ck.set_path(dir_ + "/ck1-" + id);
+  ASSERT_TRUE(Call(*shim, "Checkpoint", ck).ok());
+  task::StateResponse st;
+  ASSERT_TRUE(shim->Call("State", StateReq(id), st).ok());
+  EXPECT_EQ(st.status(), containerd::v1::types::RUNNING);
+  // Unknown option types fail as for Create.
+  task::CheckpointTaskRequest bad = ck;
+  bad.mutable_options()->set_type_url("example.com/Unknown");
+  EXPECT_EQ(Call(*shim, "Checkpoint", bad).code, 2);
+  // exit: criu's dump ends the task.
+  containerd::runc::v1::CheckpointOptions co;
+  co.set_exit(true);
+  ck.set_path(dir_ + "/ck2-" + id);
+  ck.mutable_options()->set_type_url("containerd.runc.v1.CheckpointOptions");
+  ck.mutable_options()->set_value(co.SerializeAsString());
+  ASSERT_TRUE(Call(*shim, "Checkpoint", ck).ok());
+  ASSERT_TRUE(Call(*shim, "Wait", WithId<task::WaitRequest>(id)).ok());
+  ASSERT_TRUE(Call(*shim, "Delete", WithId<task::DeleteRequest>(id)).ok());
+  ASSERT_TRUE(events_->WaitFor([&](const auto& ev) { return Sequence(ev, id).ends_with("delete[137]"); }));
+  EXPECT_EQ(Sequence(events_->Events(), id),
+            "create start checkpointed checkpointed exit[137] delete[137]");
+  for (const auto& e : events_->Events())
+    if (e.container_id == id && e.topic == "/tasks/checkpointed") {
+      containerd::events::TaskCheckpointed ev;
+      ASSERT_TRUE(ev.ParseFromString(e.value));
+      EXPECT_TRUE(ev.checkpoint().starts_with(dir_ + "/ck")) << ev.checkpoint();
+    }
 }
 
 // containerd away: events wait and arrive later, in order, none lost.

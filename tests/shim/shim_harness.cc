@@ -81,6 +81,8 @@ void Decode(RecordedEvent& e) {
     e.container_id = take(events::TaskResumed{}).container_id();
   } else if (e.type_url == "containerd.events.TaskOOM") {
     e.container_id = take(events::TaskOOM{}).container_id();
+  } else if (e.type_url == "containerd.events.TaskCheckpointed") {
+    e.container_id = take(events::TaskCheckpointed{}).container_id();
   }
 }
 
