@@ -107,7 +107,16 @@ cleanup)
     umount -l "$m" 2>/dev/null || true
   done
   rm -rf "/run/containerd/berth/$CTD_NS"
+  # containerd's default cgroupsPath is /<namespace>/<id>: the runtime removes the
+  # container's cgroup, nobody the namespace's. Ours is private to this run.
+  for hier in /sys/fs/cgroup /sys/fs/cgroup/*; do
+    [ -d "$hier/$CTD_NS" ] || continue
+    find "$hier/$CTD_NS" -depth -type d -exec rmdir {} + 2>/dev/null || true
+  done
   rm -rf "$dir"
+  # Nothing of this run may remain: a cgroup still there is a failure of cleanup.
+  left=$(find /sys/fs/cgroup -maxdepth 3 -name "$CTD_NS" 2>/dev/null || true)
+  if [ -n "$left" ]; then echo "cgroups left behind: $left" >&2; exit 1; fi
   ;;
 *) echo "unknown command $cmd" >&2; exit 2 ;;
 esac
