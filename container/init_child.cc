@@ -464,16 +464,20 @@ void RunInit(InitPlan& plan) noexcept {
     ctx.CheckErrno(::setdomainname(plan.domainname.data(), plan.domainname.size()),
                    "setdomainname ", plan.domainname.c_str());
   SetupStdio(ctx);
-  PrepareRootfs(ctx);
-  EnterRootfs(ctx);
+  if (!plan.join_container) {
+    PrepareRootfs(ctx);
+    EnterRootfs(ctx);
+  }
   if (plan.terminal) SetupTerminal(ctx);
-  FinishRootfs(ctx);
+  if (!plan.join_container) FinishRootfs(ctx);
   ResolveExecutable(ctx);
   ctx.WaitForCgroup();
   if (plan.has_seccomp && plan.seccomp_before_start) LoadSeccompAtCreate(ctx);
   ctx.Send(SyncType::kCreated);
-  ::close(ctx.sync_fd);
-  ctx.sync_fd = -1;
+  if (!plan.join_container) {
+    ::close(ctx.sync_fd);
+    ctx.sync_fd = -1;
+  }
   if (plan.wait_for_start) WaitForStart(ctx);
   FinishProcess(ctx);
 }

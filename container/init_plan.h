@@ -183,6 +183,10 @@ struct InitPlan {
   int sync_fd = -1;       // init's end of the socketpair (for exec, open until execve)
   int state_dir_fd = -1;  // O_PATH fd of the state dir, for exec.fifo
   bool wait_for_start = true;  // false for `exec`-like immediate start
+  // exec: the process joins a running container whose rootfs is already set up, so no
+  // mounts, hostname or create hooks. The sync socket stays open until execve (it is
+  // O_CLOEXEC), so the runtime learns of a failure after kCreated too.
+  bool join_container = false;
   // The hooks' state JSON is hook_state_prefix + <init's host pid> + hook_state_suffix.
   std::string hook_state_prefix, hook_state_suffix;
 };

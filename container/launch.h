@@ -27,6 +27,9 @@ struct LaunchedInit {
   linux::UniqueFd pidfd;
   linux::UniqueFd pty_master;
   linux::UniqueFd seccomp_listener;
+  // With plan.join_container: the runtime's end of the sync socket, which reads end of
+  // file once the process exec'd, or a kError if it failed first.
+  linux::UniqueFd sync;
 };
 
 struct IdMaps {
@@ -35,6 +38,10 @@ struct IdMaps {
 
 // On failure the init is killed and reaped before returning.
 Result<LaunchedInit> LaunchInit(InitPlan& plan, const IdMaps& maps, const LaunchHooks& hooks);
+
+// After LaunchInit of a plan with join_container: waits until the process exec'd, or
+// reports why it could not.
+Result<void> WaitForExec(int sync);
 
 // Writes /proc/<pid>/{uid,gid}_map (and setgroups "deny" when unprivileged).
 Result<void> WriteIdMaps(pid_t pid, const IdMaps& maps);

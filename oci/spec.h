@@ -256,6 +256,8 @@ Result<Spec> ParseSpec(std::string_view json_text);
 
 // Parses just the "process" object of an exec --process file.
 Result<Process> ParseProcess(std::string_view json_text);
+// Parses a linux.resources object (`update --resources`, the shim's Update).
+Result<Resources> ParseResources(std::string_view json_text);
 
 // Parses a linux.resources object on its own (`update -r`); errors name the path
 // below "resources" ("resources.memory.limit: expected an integer").

@@ -1,0 +1,47 @@
+#include "shim/flags.h"
+
+namespace berth::shim {
+
+Result<Flags> ParseFlags(const std::vector<std::string>& args) {
+  Flags f;
+  size_t i = 0;
+  for (; i < args.size(); ++i) {
+    std::string arg = args[i];
+    if (arg == "--" ) {
+      ++i;
+      break;
+    }
+    if (arg.size() < 2 || arg[0] != '-') break;  // the first non-flag is the action
+    arg.erase(0, arg[1] == '-' ? 2 : 1);
+    std::string value;
+    bool has_value = false;
+    if (size_t eq = arg.find('='); eq != std::string::npos) {
+      value = arg.substr(eq + 1);
+      arg.resize(eq);
+      has_value = true;
+    }
+    if (arg == "debug" || arg == "v") {
+      bool on = !has_value || value == "true" || value == "1" || value == "t" || value == "T" ||
+                value == "TRUE" || value == "True";
+      (arg == "debug" ? f.debug : f.version) = on;
+      continue;
+    }
+    std::string* target = arg == "namespace"        ? &f.ns
+                           : arg == "id"             ? &f.id
+                           : arg == "socket"         ? &f.socket
+                           : arg == "bundle"         ? &f.bundle
+                           : arg == "address"        ? &f.address
+                           : arg == "publish-binary" ? &f.publish_binary
+                                                     : nullptr;
+    if (!target) return Fail("flag provided but not defined: -" + arg);
+    if (!has_value) {
+      if (++i >= args.size()) return Fail("flag needs an argument: -" + arg);
+      value = args[i];
+    }
+    *target = value;
+  }
+  if (i < args.size()) f.action = args[i];
+  return f;
+}
+
+}  // namespace berth::shim

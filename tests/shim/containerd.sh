@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# containerd.sh setup|stop|start|cleanup DIR BIN_DIR
+#
+# A private containerd 1.6 (Debian's) for the shim's end-to-end tests: its own root,
+# state, sockets and config (CRI disabled), the shim under test first on its PATH, and
+# a busybox image built at test time. `setup` leaves DIR/env for the tests to source;
+# `cleanup` stops everything it started (by pid, never by name) and removes DIR, even
+# when the tests failed. `stop`/`start` restart only containerd (the shims live on).
+set -euo pipefail
+cmd=${1:?usage: containerd.sh setup|stop|start|cleanup DIR [BIN_DIR]}
+dir=${2:?DIR}
+bin=${3:-}
+here=$(cd "$(dirname "$0")" && pwd)
+IMAGE=docker.io/berth/busybox:test
+
+start_containerd() {
+  # shellcheck disable=SC1091
+  . "$dir/env"
+  PATH="$BIN_DIR:$PATH" setsid containerd --config "$dir/config.toml" \
+    >>"$dir/containerd.log" 2>&1 </dev/null &
+  echo $! >"$dir/containerd.pid"
+  for _ in $(seq 200); do
+    if ctr --address "$CTD_SOCK" version >/dev/null 2>&1; then return 0; fi
+    sleep 0.05
+  done
+  echo "containerd did not come up; log:" >&2
+  tail -30 "$dir/containerd.log" >&2
+  return 1
+}
+
+stop_containerd() {
+  [ -f "$dir/containerd.pid" ] || return 0
+  local pid
+  pid=$(cat "$dir/containerd.pid")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$dir/containerd.pid"
+}
+
+case $cmd in
+setup)
+  [ -n "$bin" ] || { echo "setup needs BIN_DIR" >&2; exit 2; }
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  ns="berth-shim-$$"
+  cat >"$dir/config.toml" <<TOML
+version = 2
+root = "$dir/root"
+state = "$dir/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = "$dir/containerd.sock"
+[debug]
+  level = "info"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$dir/opt"
+TOML
+  cat >"$dir/env" <<ENV
+CTD_DIR=$dir
+CTD_SOCK=$dir/containerd.sock
+CTD_NS=$ns
+BIN_DIR=$bin
+IMAGE=$IMAGE
+RUNTIME=io.containerd.berth.v2
+ENV
+  start_containerd
+  "$here/make-image.sh" "$dir/busybox.tar" "$IMAGE"
+  ctr --address "$dir/containerd.sock" -n "$ns" image import "$dir/busybox.tar" >/dev/null
+  ;;
+start) start_containerd ;;
+stop) stop_containerd ;;
+cleanup)
+  [ -f "$dir/env" ] || exit 0
+  # shellcheck disable=SC1091
+  . "$dir/env"
+  # Tasks left by failed tests: kill and delete through containerd, so that their
+  # shims (our children only through containerd) go the normal way.
+  if [ -f "$dir/containerd.pid" ]; then
+    c=(ctr --address "$CTD_SOCK" -n "$CTD_NS")
+    for id in $("${c[@]}" task ls -q 2>/dev/null); do
+      "${c[@]}" task kill -s KILL "$id" >/dev/null 2>&1 || true
+    done
+    sleep 0.3
+    for id in $("${c[@]}" task ls -q 2>/dev/null); do
+      "${c[@]}" task delete -f "$id" >/dev/null 2>&1 || true
+    done
+    for id in $("${c[@]}" container ls -q 2>/dev/null); do
+      "${c[@]}" container delete "$id" >/dev/null 2>&1 || true
+    done
+    "${c[@]}" image rm "$IMAGE" >/dev/null 2>&1 || true
+  fi
+  stop_containerd
+  # Shims whose containerd is gone: their pids are in the bundles' address sockets'
+  # peers; find them by the sockets' owners, never by name.
+  for addr in "$dir"/state/io.containerd.runtime.v2.task/*/*/address; do
+    [ -f "$addr" ] || continue
+    sock=$(sed 's|^unix://||' "$addr")
+    for pid in $(ss -xlpn 2>/dev/null | awk -v s="$sock" '$5==s' | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u); do
+      kill -KILL "$pid" 2>/dev/null || true
+    done
+    rm -f "$sock"
+  done
+  for m in $(awk -v d="$dir" '$2 ~ "^"d {print $2}' /proc/self/mounts | sort -r); do
+    umount -l "$m" 2>/dev/null || true
+  done
+  rm -rf "/run/containerd/berth/$CTD_NS"
+  # containerd's default cgroupsPath is /<namespace>/<id>: the runtime removes the
+  # container's cgroup, nobody the namespace's. Ours is private to this run.
+  for hier in /sys/fs/cgroup /sys/fs/cgroup/*; do
+    [ -d "$hier/$CTD_NS" ] || continue
+    find "$hier/$CTD_NS" -depth -type d -exec rmdir {} + 2>/dev/null || true
+  done
+  rm -rf "$dir"
+  # Nothing of this run may remain: a cgroup still there is a failure of cleanup.
+  left=$(find /sys/fs/cgroup -maxdepth 3 -name "$CTD_NS" 2>/dev/null || true)
+  if [ -n "$left" ]; then echo "cgroups left behind: $left" >&2; exit 1; fi
+  ;;
+*) echo "unknown command $cmd" >&2; exit 2 ;;
+esac
