@@ -25,7 +25,7 @@ for i in $(seq 1 "$N"); do
     v=${variants[$(( (i + k) % 4 ))]}
     root=$work/state-$v
     [ "$v" = berth-cold ] && rm -rf "$root/.seccomp-cache"
-    read -r ms rss st < <("$MEASURE" "$(bin_of "${v%%-*}")" --root "$root" run --bundle "$bundle" "r$i")
+    read -r ms rss st cpu < <("$MEASURE" "$(bin_of "${v%%-*}")" --root "$root" run --bundle "$bundle" "r$i")
     [ "$st" = 0 ] || { echo "$v run failed (status $st)" >&2; exit 1; }
     echo "$v $ms" >>"$results"
   done
