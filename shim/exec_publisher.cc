@@ -197,6 +197,7 @@ void ExecPublisher::OnChildExit() {
 void ExecPublisher::Finish(bool ok, const std::string& why) {
   Event& head = queue_.front();
   if (ok) {
+    LogDebug("delivered " + head.topic);
     queue_.pop_front();
     ++delivered_;
     backoff_ = 0ms;
