@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <utility>
 
 #include "container/init_context.h"
 #include "linux/files.h"
@@ -34,9 +35,18 @@ Result<Received> Receive(int sock) {
   msg.msg_control = control;
   msg.msg_controllen = sizeof control;
   ssize_t n;
-  do {
+  bool reset_seen = false;
+  for (;;) {
     n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
+    if (n >= 0 || errno == EINTR) {
+      if (n >= 0) break;
+      continue;
+    }
+    // A peer that exits with our unread message queued resets the socket, and the
+    // kernel reports that before the report it queued for us: read once more.
+    if (errno == ECONNRESET && !std::exchange(reset_seen, true)) continue;
+    break;
+  }
   if (n < 0) return ErrnoError("read from the container's init");
   if (n == 0) return Fail("the container's init exited during setup", EPIPE);
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
@@ -139,10 +149,13 @@ Result<void> DriveInit(int sock, const LaunchHooks& hooks, LaunchedInit& out) {
 // exec: the process reports a failure before execve, or its end of the socket
 // closes (O_CLOEXEC) when execve succeeds.
 Result<void> WaitForExecve(int sock) {
+  bool reset_seen = false;
   for (;;) {
     SyncMessage msg;
     ssize_t n = ::recv(sock, &msg, sizeof msg, 0);
     if (n < 0 && errno == EINTR) continue;
+    // See Receive: the reset comes before the failure report queued with it.
+    if (n < 0 && errno == ECONNRESET && !std::exchange(reset_seen, true)) continue;
     if (n < 0) return ErrnoError("read from the exec'd process");
     if (n == 0) return {};
     if (msg.type == SyncType::kError) return Fail(InitError(msg));
