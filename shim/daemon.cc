@@ -15,6 +15,7 @@
 #include "shim/orphan_reaper.h"
 #include "shim/publisher.h"
 #include "shim/socket.h"
+#include "shim/task_core.h"
 #include "shim/task_service.h"
 #include "shim/worker_pool.h"
 #include "ttrpc/server.h"
@@ -60,21 +61,18 @@ bool IsListeningSocket(int fd) {
 
 }  // namespace
 
-int RunDaemon(const Flags& flags) {
+int RunShimDaemon(const Flags& flags, const DaemonApi& api) {
   // One malloc arena: the worker threads are few and brief, and every arena costs RSS.
   ::mallopt(M_ARENA_MAX, 1);
   ::signal(SIGPIPE, SIG_IGN);
-  char cwd[4096];
-  std::string bundle = flags.bundle.empty() && ::getcwd(cwd, sizeof cwd) ? cwd : flags.bundle;
-  OpenLogFifo(bundle);
   SetDebugLogging(flags.debug);
-  SetLogFields(" runtime=io.containerd.berth.v2");
+  SetLogFields(api.log_fields);
   if (flags.ns.empty()) {
     LogError("shim namespace cannot be empty");
     return 1;
   }
   if (flags.socket.empty() && !IsListeningSocket(3)) {
-    LogError("fd 3 is not a listening socket: run the shim through its start action");
+    LogError("fd 3 is not a listening socket: run the shim as containerd does");
     return 1;
   }
   if (::prctl(PR_SET_CHILD_SUBREAPER, 1) < 0) LogWarning("cannot become a child subreaper");
@@ -84,33 +82,27 @@ int RunDaemon(const Flags& flags) {
     LogError(!signals ? signals.error().message : loop.error().message);
     return 1;
   }
-  const char* ttrpc_address = ::getenv("TTRPC_ADDRESS");
   int status = 0;
   {
-    Publisher publisher(**loop, ttrpc_address ? ttrpc_address : "", flags.ns);
+    std::unique_ptr<EventSink> events = api.make_events(**loop);
     WorkerPool workers(kMaxWorkers, kWorkerIdleExit);
     ttrpc::ServerOptions server_options;
     server_options.log = [](std::string_view m) { LogWarning(m); };
     ttrpc::Server server(**loop, server_options);
     bool stopping = false;
-    // Read now: in a group, the first container's bundle (our working directory) may be
-    // gone by the time the last one leaves.
-    std::string address = linux::ReadFile(bundle + "/address").value_or("");
     auto stop = [&] {
       if (stopping) return;
       stopping = true;
       LogInfo("shim shutting down");
       server.Shutdown([&] {
-        // Our socket goes with us, as runc's shim removes it.
-        if (!address.empty()) RemoveSocket(address);
-        publisher.Flush(kEventFlushTimeout, [&] { (*loop)->Stop(); });
+        if (api.on_stopped) api.on_stopped();
+        events->Flush(kEventFlushTimeout, [&] { (*loop)->Stop(); });
       });
     };
-    TaskService service(**loop, publisher, workers, ServiceConfig{flags.ns, stop});
-    OrphanReaper reaper(**loop, [&](pid_t pid) { return service.Tracks(pid); });
-    auto registered = server.Register("containerd.task.v2.Task", service.Methods());
-    if (registered) registered = server.RegisterAlias("containerd.task.v3.Task", "containerd.task.v2.Task");
-    Result<void> serving = registered;
+    TaskCore core(**loop, *events, workers, CoreConfig{flags.ns, api.defaults});
+    OrphanReaper reaper(**loop, [&](pid_t pid) { return core.Tracks(pid) || events->Owns(pid); });
+    auto services = api.serve(server, core, *events, stop);
+    Result<void> serving = services ? Result<void>{} : Fail(std::move(services.error()));
     if (serving) {
       serving = flags.socket.empty() ? server.Serve(linux::UniqueFd(3))
                                      : server.Listen(SocketPath(flags.socket));
@@ -135,6 +127,33 @@ int RunDaemon(const Flags& flags) {
     if (watched) (*loop)->Unwatch(*watched);
   }
   return status;
+}
+
+int RunDaemon(const Flags& flags) {
+  char cwd[4096];
+  std::string bundle = flags.bundle.empty() && ::getcwd(cwd, sizeof cwd) ? cwd : flags.bundle;
+  OpenLogFifo(bundle);
+  // Read now: in a group, the first container's bundle (our working directory) may be
+  // gone by the time the last one leaves.
+  std::string address = linux::ReadFile(bundle + "/address").value_or("");
+  const char* ttrpc_address = ::getenv("TTRPC_ADDRESS");
+  DaemonApi api;
+  api.log_fields = " runtime=io.containerd.berth.v2";
+  api.make_events = [&](ttrpc::EventLoop& loop) -> std::unique_ptr<EventSink> {
+    return std::make_unique<Publisher>(loop, ttrpc_address ? ttrpc_address : "", flags.ns);
+  };
+  api.serve = [](ttrpc::Server& server, TaskCore& core, EventSink&,
+                 std::function<void()> stop) -> Result<std::shared_ptr<void>> {
+    auto service = std::make_shared<TaskService>(core, std::move(stop));
+    BERTH_TRY(server.Register("containerd.task.v2.Task", service->Methods()));
+    BERTH_TRY(server.RegisterAlias("containerd.task.v3.Task", "containerd.task.v2.Task"));
+    return std::shared_ptr<void>(service);
+  };
+  // Our socket goes with us, as runc's shim removes it.
+  api.on_stopped = [&] {
+    if (!address.empty()) RemoveSocket(address);
+  };
+  return RunShimDaemon(flags, api);
 }
 
 }  // namespace berth::shim

@@ -20,10 +20,10 @@ Result<Flags> ParseFlags(const std::vector<std::string>& args) {
       arg.resize(eq);
       has_value = true;
     }
-    if (arg == "debug" || arg == "v") {
+    if (arg == "debug" || arg == "v" || arg == "systemd-cgroup") {
       bool on = !has_value || value == "true" || value == "1" || value == "t" || value == "T" ||
                 value == "TRUE" || value == "True";
-      (arg == "debug" ? f.debug : f.version) = on;
+      (arg == "debug" ? f.debug : arg == "v" ? f.version : f.systemd_cgroup) = on;
       continue;
     }
     std::string* target = arg == "namespace"        ? &f.ns
@@ -32,6 +32,12 @@ Result<Flags> ParseFlags(const std::vector<std::string>& args) {
                            : arg == "bundle"         ? &f.bundle
                            : arg == "address"        ? &f.address
                            : arg == "publish-binary" ? &f.publish_binary
+                           : arg == "workdir"        ? &f.workdir
+                           : arg == "containerd-binary" ? &f.containerd_binary
+                           : arg == "runtime-root"   ? &f.runtime_root
+                           // containerd 1.6 passes -criu-path, which its own
+                           // containerd-shim (-criu) refuses: take both.
+                           : arg == "criu" || arg == "criu-path" ? &f.criu
                                                      : nullptr;
     if (!target) return Fail("flag provided but not defined: -" + arg);
     if (!has_value) {

@@ -1,6 +1,9 @@
-// The shim's command line, as containerd runs it and as Go's flag package parses it:
-//   <shim> -namespace NS -address SOCK -publish-binary BIN -id ID [-bundle B] [-debug] start|delete
-// and with no action for the daemon that `start` leaves behind.
+// The shims' command lines, as containerd runs them and as Go's flag package parses them.
+// v2: <shim> -namespace NS -address SOCK -publish-binary BIN -id ID [-bundle B] [-debug] start|delete
+//     and with no action for the daemon that `start` leaves behind.
+// v1: <shim> -namespace NS -workdir DIR -address SOCK -containerd-binary BIN
+//     [-criu-path P] [-runtime-root R] [-systemd-cgroup] [-debug]   (containerd 1.6's
+//     runtime/v1/shim/client newCommand), in the bundle, the socket as fd 3.
 #pragma once
 
 #include <string>
@@ -20,6 +23,12 @@ struct Flags {
   std::string address;  // containerd's grpc address
   std::string publish_binary = "containerd";
   std::string action;   // "start", "delete", or "" for the daemon
+  // v1 only.
+  std::string workdir;                        // containerd's per-task root (criu work)
+  std::string containerd_binary = "containerd";  // runs `publish` for events
+  std::string runtime_root;                   // -runtime-root: the state root
+  std::string criu;  // -criu (containerd-shim's name) or -criu-path (what containerd passes)
+  bool systemd_cgroup = false;
 };
 
 Result<Flags> ParseFlags(const std::vector<std::string>& args);

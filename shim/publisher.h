@@ -18,23 +18,24 @@
 
 #include <google/protobuf/message_lite.h>
 
+#include "shim/event_sink.h"
 #include "ttrpc/client.h"
 #include "ttrpc/event_loop.h"
 
 namespace berth::shim {
 
-class Publisher {
+class Publisher : public EventSink {
  public:
   // `address` is TTRPC_ADDRESS; empty: events are logged and dropped (tests).
   Publisher(ttrpc::EventLoop& loop, std::string address, std::string ns);
-  ~Publisher();
+  ~Publisher() override;
 
   // Loop thread. `topic` is "/tasks/exit" etc.; the Any's type_url is the message's
   // bare proto name ("containerd.events.TaskExit"), as containerd's typeurl expects.
-  void Publish(std::string topic, const google::protobuf::MessageLite& event);
+  void Publish(std::string topic, const google::protobuf::MessageLite& event) override;
   // Loop thread: `done` runs once everything queued is delivered or dropped, or when
   // `timeout` passes.
-  void Flush(std::chrono::milliseconds timeout, std::function<void()> done);
+  void Flush(std::chrono::milliseconds timeout, std::function<void()> done) override;
 
   size_t pending() const { return queue_.size(); }
   uint64_t delivered() const { return delivered_; }

@@ -10,7 +10,7 @@
 #include "linux/process.h"
 #include "shim/log.h"
 #include "shim/proto_time.h"
-#include "shim/task_service.h"
+#include "shim/task_core.h"
 
 namespace berth::shim {
 
@@ -35,7 +35,7 @@ Process* Lookup(Container& c, const std::string& exec_id) {
 
 }  // namespace
 
-void TaskService::WatchPid(const ContainerPtr& c, Process& p) {
+void TaskCore::WatchPid(const ContainerPtr& c, Process& p) {
   if (!p.pidfd) return;
   std::weak_ptr<Container> weak = c;
   auto watched = loop_.Watch(p.pidfd.get(), EPOLLIN, [this, weak, id = p.exec_id](uint32_t) {
@@ -45,18 +45,18 @@ void TaskService::WatchPid(const ContainerPtr& c, Process& p) {
   else LogError("watch pid " + std::to_string(p.pid) + ": " + watched.error().message);
 }
 
-void TaskService::StopPidWatch(Process& p) {
+void TaskCore::StopPidWatch(Process& p) {
   if (p.pid_watch) loop_.Unwatch(p.pid_watch);
   p.pid_watch = 0;
 }
 
-void TaskService::OnPidfd(const ContainerPtr& c, const std::string& exec_id) {
+void TaskCore::OnPidfd(const ContainerPtr& c, const std::string& exec_id) {
   Process* p = Lookup(*c, exec_id);
   if (!p || p->exit || !Reap(*p)) return;
   HandleExit(c, *p);
 }
 
-bool TaskService::Reap(Process& p) {
+bool TaskCore::Reap(Process& p) {
   if (p.exit) return true;
   if (!p.pidfd) return false;
   siginfo_t info{};
@@ -80,7 +80,7 @@ bool TaskService::Reap(Process& p) {
   return true;
 }
 
-void TaskService::HandleExit(const ContainerPtr& c, Process& p) {
+void TaskCore::HandleExit(const ContainerPtr& c, Process& p) {
   LogDebug("process " + std::to_string(p.pid) + " of " + c->id + " exited with " +
            std::to_string(p.exit->status));
   // containerd issue 9719: never an exit before its start event (nor before the
@@ -92,7 +92,7 @@ void TaskService::HandleExit(const ContainerPtr& c, Process& p) {
   FinishExit(c, p);
 }
 
-void TaskService::FinishExit(const ContainerPtr& c, Process& p) {
+void TaskCore::FinishExit(const ContainerPtr& c, Process& p) {
   p.phase = Phase::kStopped;
   if (p.exec_id.empty()) {
     // With a pid namespace the kernel takes every other process first, and only then
@@ -119,7 +119,7 @@ void TaskService::FinishExit(const ContainerPtr& c, Process& p) {
   });
 }
 
-void TaskService::PublishExit(const ContainerPtr& c, Process& p) {
+void TaskCore::PublishExit(const ContainerPtr& c, Process& p) {
   bool deleted_unstarted = p.exec_id.empty() && c->delete_requested;
   if (!c->removed && !deleted_unstarted) {
     events::TaskExit ev;
@@ -139,13 +139,13 @@ void TaskService::PublishExit(const ContainerPtr& c, Process& p) {
     containerd::task::v2::WaitResponse resp;
     resp.set_exit_status(p.exit->status);
     SetTime(resp.mutable_exited_at(), p.exit->at);
-    w.Reply(resp.SerializeAsString());
+    w.With(resp);
   }
   // Last: these may remove `p`.
   for (auto& f : after) f();
 }
 
-void TaskService::WatchOom(const ContainerPtr& c, linux::UniqueFd fd) {
+void TaskCore::WatchOom(const ContainerPtr& c, linux::UniqueFd fd) {
   std::weak_ptr<Container> weak = c;
   auto watched = loop_.Watch(fd.get(), EPOLLIN, [this, weak](uint32_t) {
     if (auto c = weak.lock()) ReadOom(c);
@@ -158,7 +158,7 @@ void TaskService::WatchOom(const ContainerPtr& c, linux::UniqueFd fd) {
   c->oom_watch = *watched;
 }
 
-void TaskService::ReadOom(const ContainerPtr& c) {
+void TaskCore::ReadOom(const ContainerPtr& c) {
   if (!c->oom_fd || !c->cgroup) return;
   auto n = cgroup::ReadOomEvents(*c->cgroup, c->oom_fd.get(), c->oom_kill_count);
   if (!n) {
@@ -172,7 +172,7 @@ void TaskService::ReadOom(const ContainerPtr& c) {
   publisher_.Publish("/tasks/oom", ev);
 }
 
-void TaskService::StopOomWatch(Container& c) {
+void TaskCore::StopOomWatch(Container& c) {
   if (c.oom_watch) loop_.Unwatch(c.oom_watch);
   c.oom_watch = 0;
   c.oom_fd.reset();

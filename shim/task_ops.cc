@@ -1,5 +1,5 @@
-// The Task methods besides the lifecycle: State, Kill, Pids, Pause/Resume, Update,
-// Stats, ResizePty, CloseIO, Connect, Shutdown, Checkpoint.
+// The task operations besides the lifecycle: State, Kill, Pids, Pause/Resume, Update,
+// Stats, ResizePty, CloseIO, Checkpoint.
 #include <signal.h>
 #include <unistd.h>
 
@@ -16,8 +16,7 @@
 #include "shim/log.h"
 #include "shim/metrics.h"
 #include "shim/proto_time.h"
-#include "shim/task_service.h"
-#include "ttrpc/protobuf_payload.h"
+#include "shim/task_core.h"
 
 namespace berth::shim {
 
@@ -40,12 +39,10 @@ ttrpc::Status ProcessFinished() { return NotFound("process already finished"); }
 
 }  // namespace
 
-void TaskService::State(ttrpc::Request& call, ttrpc::Responder r) {
-  auto req = ttrpc::ParsePayload<task::StateRequest>(call, r);
-  if (!req) return;
-  ContainerPtr c = FindContainer(req->id(), r);
+void TaskCore::State(const task::StateRequest& req, Reply r) {
+  ContainerPtr c = FindContainer(req.id(), r);
   if (!c) return;
-  Process* p = FindProcess(*c, req->exec_id(), r);
+  Process* p = FindProcess(*c, req.exec_id(), r);
   if (!p) return;
   task::StateResponse resp;
   resp.set_id(p->exec_id.empty() ? c->id : p->exec_id);
@@ -65,21 +62,19 @@ void TaskService::State(ttrpc::Request& call, ttrpc::Responder r) {
     SetZeroTime(resp.mutable_exited_at());
   }
   resp.set_exec_id(p->exec_id);
-  ttrpc::ReplyWith(r, resp);
+  r.With(resp);
 }
 
-void TaskService::Kill(ttrpc::Request& call, ttrpc::Responder r) {
-  auto req = ttrpc::ParsePayload<task::KillRequest>(call, r);
-  if (!req) return;
-  ContainerPtr c = FindContainer(req->id(), r);
+void TaskCore::Kill(const task::KillRequest& req, Reply r) {
+  ContainerPtr c = FindContainer(req.id(), r);
   if (!c) return;
-  Process* p = FindProcess(*c, req->exec_id(), r);
+  Process* p = FindProcess(*c, req.exec_id(), r);
   if (!p) return;
-  int signal = static_cast<int>(req->signal());
+  int signal = static_cast<int>(req.signal());
   if (!p->exec_id.empty() && !p->pidfd && !p->exit)
     return r.Fail(FailedPrecondition("process not created"));
   if (p->exit || !p->pidfd) return r.Fail(ProcessFinished());
-  if (p->exec_id.empty() && req->all() && c->cgroup) {
+  if (p->exec_id.empty() && req.all() && c->cgroup) {
     // Every process of the container: through its cgroup, on a worker.
     Offload([paths = *c->cgroup, signal]() -> Result<void> {
               auto cg = BERTH_TRY(cgroup::Manager::Load(paths));
@@ -88,7 +83,7 @@ void TaskService::Kill(ttrpc::Request& call, ttrpc::Responder r) {
             [r = std::move(r)](Result<void> res) mutable {
               if (!res && res.error().code == ESRCH) return r.Fail(ProcessFinished());
               if (!res) return r.Fail(Unknown("unknown error after kill: " + res.error().message));
-              r.Reply("");
+              r.Ok("");
             });
     return;
   }
@@ -96,13 +91,11 @@ void TaskService::Kill(ttrpc::Request& call, ttrpc::Responder r) {
   auto sent = linux::PidfdSendSignal(p->pidfd.get(), signal);
   if (!sent && sent.error().code == ESRCH) return r.Fail(ProcessFinished());
   if (!sent) return r.Fail(Unknown("unknown error after kill: " + sent.error().message));
-  r.Reply("");
+  r.Ok("");
 }
 
-void TaskService::Pids(ttrpc::Request& call, ttrpc::Responder r) {
-  auto req = ttrpc::ParsePayload<task::PidsRequest>(call, r);
-  if (!req) return;
-  ContainerPtr c = FindContainer(req->id(), r);
+void TaskCore::Pids(const task::PidsRequest& req, Reply r) {
+  ContainerPtr c = FindContainer(req.id(), r);
   if (!c) return;
   if (!c->cgroup) return r.Fail(NotFound("cgroup does not exist"));
   Offload([paths = *c->cgroup]() -> Result<std::vector<pid_t>> {
@@ -123,21 +116,11 @@ void TaskService::Pids(ttrpc::Request& call, ttrpc::Responder r) {
                 info->mutable_info()->set_value(details.SerializeAsString());
               }
             }
-            ttrpc::ReplyWith(r, resp);
+            r.With(resp);
           });
 }
 
-void TaskService::Pause(ttrpc::Request& call, ttrpc::Responder r, bool pause) {
-  std::string id;
-  if (pause) {
-    auto req = ttrpc::ParsePayload<task::PauseRequest>(call, r);
-    if (!req) return;
-    id = req->id();
-  } else {
-    auto req = ttrpc::ParsePayload<task::ResumeRequest>(call, r);
-    if (!req) return;
-    id = req->id();
-  }
+void TaskCore::Pause(const std::string& id, bool pause, Reply r) {
   ContainerPtr c = FindContainer(id, r);
   if (!c) return;
   const Process& init = c->init;
@@ -167,19 +150,17 @@ void TaskService::Pause(ttrpc::Request& call, ttrpc::Responder r, bool pause) {
               ev.set_container_id(c->id);
               publisher_.Publish("/tasks/resumed", ev);
             }
-            r.Reply("");
+            r.Ok("");
           });
 }
 
-void TaskService::Update(ttrpc::Request& call, ttrpc::Responder r) {
-  auto req = ttrpc::ParsePayload<task::UpdateTaskRequest>(call, r);
-  if (!req) return;
-  ContainerPtr c = FindContainer(req->id(), r);
+void TaskCore::Update(const task::UpdateTaskRequest& req, Reply r) {
+  ContainerPtr c = FindContainer(req.id(), r);
   if (!c) return;
   if (c->init.phase == Phase::kStopped) return r.Fail(Unknown("cannot update a stopped container"));
   if (!c->cgroup) return r.Fail(FailedPrecondition("the container has no cgroup to update"));
   // linux.resources as JSON, as runc's shim reads the Any.
-  auto resources = oci::ParseResources(req->resources().value());
+  auto resources = oci::ParseResources(req.resources().value());
   if (!resources) return r.Fail(Unknown(resources.error().message));
   Offload([paths = *c->cgroup, res = std::move(*resources)]() -> Result<void> {
             auto cg = BERTH_TRY(cgroup::Manager::Load(paths));
@@ -187,14 +168,12 @@ void TaskService::Update(ttrpc::Request& call, ttrpc::Responder r) {
           },
           [r = std::move(r)](Result<void> res) mutable {
             if (!res) return r.Fail(Unknown(res.error().message));
-            r.Reply("");
+            r.Ok("");
           });
 }
 
-void TaskService::Stats(ttrpc::Request& call, ttrpc::Responder r) {
-  auto req = ttrpc::ParsePayload<task::StatsRequest>(call, r);
-  if (!req) return;
-  ContainerPtr c = FindContainer(req->id(), r);
+void TaskCore::Stats(const task::StatsRequest& req, Reply r) {
+  ContainerPtr c = FindContainer(req.id(), r);
   if (!c) return;
   if (!c->cgroup) return r.Fail(NotFound("cgroup does not exist"));
   Offload([paths = *c->cgroup]() -> Result<google::protobuf::Any> {
@@ -206,55 +185,31 @@ void TaskService::Stats(ttrpc::Request& call, ttrpc::Responder r) {
             if (!any) return r.Fail(Unknown(any.error().message));
             task::StatsResponse resp;
             *resp.mutable_stats() = std::move(*any);
-            ttrpc::ReplyWith(r, resp);
+            r.With(resp);
           });
 }
 
-void TaskService::ResizePty(ttrpc::Request& call, ttrpc::Responder r) {
-  auto req = ttrpc::ParsePayload<task::ResizePtyRequest>(call, r);
-  if (!req) return;
-  ContainerPtr c = FindContainer(req->id(), r);
+void TaskCore::ResizePty(const task::ResizePtyRequest& req, Reply r) {
+  ContainerPtr c = FindContainer(req.id(), r);
   if (!c) return;
-  Process* p = FindProcess(*c, req->exec_id(), r);
+  Process* p = FindProcess(*c, req.exec_id(), r);
   if (!p) return;
   if (p->phase == Phase::kStopped && !p->exec_id.empty())
     return r.Fail(Unknown("cannot resize a stopped container"));
   if (p->io) {
-    if (auto resized = p->io->Resize(req->width(), req->height()); !resized)
+    if (auto resized = p->io->Resize(req.width(), req.height()); !resized)
       return r.Fail(Unknown(resized.error().message));
   }
-  r.Reply("");
+  r.Ok("");
 }
 
-void TaskService::CloseIO(ttrpc::Request& call, ttrpc::Responder r) {
-  auto req = ttrpc::ParsePayload<task::CloseIORequest>(call, r);
-  if (!req) return;
-  ContainerPtr c = FindContainer(req->id(), r);
+void TaskCore::CloseIO(const task::CloseIORequest& req, Reply r) {
+  ContainerPtr c = FindContainer(req.id(), r);
   if (!c) return;
-  Process* p = FindProcess(*c, req->exec_id(), r);
+  Process* p = FindProcess(*c, req.exec_id(), r);
   if (!p) return;
-  if (req->stdin() && p->io) p->io->CloseStdin();
-  r.Reply("");
-}
-
-void TaskService::Connect(ttrpc::Request& call, ttrpc::Responder r) {
-  auto req = ttrpc::ParsePayload<task::ConnectRequest>(call, r);
-  if (!req) return;
-  task::ConnectResponse resp;
-  resp.set_shim_pid(static_cast<uint32_t>(::getpid()));
-  auto it = containers_.find(req->id());
-  if (it != containers_.end() && !it->second->creating)
-    resp.set_task_pid(static_cast<uint32_t>(it->second->init.pid));
-  ttrpc::ReplyWith(r, resp);
-}
-
-void TaskService::Shutdown(ttrpc::Request& call, ttrpc::Responder r) {
-  auto req = ttrpc::ParsePayload<task::ShutdownRequest>(call, r);
-  if (!req) return;
-  r.Reply("");
-  // Still serving containers (a group shares this shim): nothing to do.
-  if (!containers_.empty()) return;
-  if (config_.on_shutdown) config_.on_shutdown();
+  if (req.stdin() && p->io) p->io->CloseStdin();
+  r.Ok("");
 }
 
 namespace {
@@ -307,30 +262,28 @@ Result<container::CheckpointOptions> CheckpointOptionsOf(const task::CheckpointT
 // As containerd's runc shim: criu dumps the init's container into the request's path
 // (or the options' image path); with `exit` the container's processes are gone
 // afterwards and their exit comes through the pidfd as any other.
-void TaskService::Checkpoint(ttrpc::Request& call, ttrpc::Responder r) {
-  auto req = ttrpc::ParsePayload<task::CheckpointTaskRequest>(call, r);
-  if (!req) return;
-  ContainerPtr c = FindContainer(req->id(), r);
+void TaskCore::Checkpoint(const task::CheckpointTaskRequest& req, Reply r) {
+  ContainerPtr c = FindContainer(req.id(), r);
   if (!c) return;
   const Process& init = c->init;
   if (init.phase == Phase::kCreated) return r.Fail(Unknown("cannot checkpoint a created container"));
   if (init.phase == Phase::kStopped || c->deleting)
     return r.Fail(Unknown("cannot checkpoint a stopped container"));
-  auto options = CheckpointOptionsOf(*req, c->options);
+  auto options = CheckpointOptionsOf(req, c->options);
   if (!options) return r.Fail(Unknown(options.error().message));
   if (c->checkpointing) return r.Fail(Unknown("a checkpoint of " + c->id + " is in progress"));
   c->checkpointing = true;
   Offload([rt = c->runtime, options = std::move(*options)]() -> Result<void> {
             return container::Checkpoint(rt, options);
           },
-          [this, c, path = req->path(), r = std::move(r)](Result<void> res) mutable {
+          [this, c, path = req.path(), r = std::move(r)](Result<void> res) mutable {
             c->checkpointing = false;
             if (res) {
               events::TaskCheckpointed ev;
               ev.set_container_id(c->id);
               ev.set_checkpoint(path);
               publisher_.Publish("/tasks/checkpointed", ev);
-              r.Reply("");
+              r.Ok("");
             } else {
               r.Fail(Unknown("checkpoint failed: " + res.error().message));
             }

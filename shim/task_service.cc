@@ -1,512 +1,75 @@
-// The task lifecycle: Create, Start, Exec, Delete, Wait.
 #include "shim/task_service.h"
 
-#include <signal.h>
+#include <unistd.h>
 
-#include "cgroup/oom.h"
-#include "container/status.h"
-#include "github.com/containerd/containerd/api/events/task.pb.h"
-#include "github.com/containerd/containerd/runtime/v2/task/shim.pb.h"
-#include "linux/files.h"
-#include "linux/process.h"
-#include "shim/errors.h"
-#include "shim/log.h"
-#include "shim/memory.h"
-#include "shim/proto_time.h"
-#include "shim/rootfs.h"
 #include "ttrpc/protobuf_payload.h"
 
 namespace berth::shim {
-
-namespace task = containerd::task::v2;
-namespace events = containerd::events;
-using namespace std::chrono_literals;
-
 namespace {
 
-// How long Delete waits for a process's output to be written out (runc's shim: 2 s).
-constexpr auto kOutputWait = 2s;
-// Quiet time after which an idle shim gives back memory (shim/memory.h).
-constexpr auto kIdleTrimDelay = 2s;
-
-struct CreatedInit {
-  pid_t pid = 0;
-  linux::UniqueFd pidfd, pty;
-  StdioSetup stdio;
-  std::optional<cgroup::Paths> cgroup;
-  bool own_pid_namespace = true;
-};
-
-struct StartedInit {
-  Result<void> started;
-  linux::UniqueFd oom;
-  uint64_t oom_kill_count = 0;
-};
-
-struct StartedExec {
-  pid_t pid = 0;
-  linux::UniqueFd pidfd, pty;
-  StdioSetup stdio;
-};
-
-void SetStdio(container::CreateOptions& o, const StdioSetup& s) {
-  for (int i = 0; i < 3; ++i) o.stdio[i] = s.child[i] ? s.child[i].get() : -1;
-}
-
-// Closes the process's ends once it has them, and stops a logging binary whose
-// process never came to be.
-void ReleaseChildEnds(StdioSetup& s, bool failed) {
-  for (auto& fd : s.child) fd.reset();
-  if (failed && s.logger_pidfd) (void)linux::PidfdSendSignal(s.logger_pidfd.get(), SIGKILL);
-}
-
-std::string Since(std::chrono::steady_clock::time_point t0) {
-  return std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(
-                            std::chrono::steady_clock::now() - t0)
-                            .count());
-}
-
-Result<CreatedInit> CreateOnWorker(const task::CreateTaskRequest& req, const ShimOptions& options,
-                                   const container::Runtime& rt, const std::string& ns,
-                                   const std::string& rootfs) {
-  auto t0 = std::chrono::steady_clock::now();
-  // What `delete` needs after a crash of the shim: the state root.
-  BERTH_TRY(linux::WriteFileAtomic(req.bundle() + "/options.json", OptionsToJson(options), 0600));
-  std::vector<RootfsMount> mounts;
-  for (const auto& m : req.rootfs())
-    mounts.push_back({m.type(), m.source(), {m.options().begin(), m.options().end()}});
-  BERTH_TRY(MountRootfs(mounts, rootfs));
-  LogDebug("create: rootfs mounted at " + Since(t0) + " us");
-  auto created = [&]() -> Result<CreatedInit> {
-    StdioPaths paths{req.stdin(), req.stdout(), req.stderr(), req.terminal()};
-    CreatedInit out;
-    out.stdio = BERTH_TRY(OpenStdio(paths, {options.io_uid, options.io_gid}, req.id(), ns));
-    container::CreateOptions co;
-    co.id = req.id();
-    co.bundle = req.bundle();
-    co.no_pivot = options.no_pivot_root;
-    co.no_new_keyring = options.no_new_keyring;
-    co.pid_file = req.bundle() + "/init.pid";
-    co.keep_pty_master = req.terminal();
-    SetStdio(co, out.stdio);
-    LogDebug("create: stdio opened at " + Since(t0) + " us");
-    auto result = container::Create(rt, co);
-    LogDebug("create: container created at " + Since(t0) + " us");
-    ReleaseChildEnds(out.stdio, !result);
-    if (!result) return Fail(std::move(result.error()));
-    out.pid = result->pid;
-    out.pidfd = std::move(result->pidfd);
-    out.pty = std::move(result->pty_master);
-    if (auto record = container::ReadRecord(rt.root, req.id(), nullptr)) {
-      if (!record->cgroup.empty()) {
-        if (auto paths = cgroup::PathsFromJson(record->cgroup)) out.cgroup = std::move(*paths);
-      }
-      const auto& ns_list = record->new_namespaces;
-      out.own_pid_namespace = std::find(ns_list.begin(), ns_list.end(), "pid") != ns_list.end() ||
-                              record->joined_namespaces.count("pid");
-    }
-    return out;
-  }();
-  if (!created && !rootfs.empty()) (void)UnmountAll(rootfs);
-  return created;
-}
-
-std::optional<std::string> CannotStart(const Container& c, const Process& p) {
-  switch (p.phase) {
-    case Phase::kCreated: return std::nullopt;
-    case Phase::kStopped: return "cannot start a stopped process";
-    default: return c.paused ? "cannot start a paused process" : "cannot start a running process";
-  }
-}
-
-void ReplyWait(ttrpc::Responder& r, const Process& p) {
-  task::WaitResponse resp;
-  resp.set_exit_status(p.exit ? p.exit->status : 0);
-  if (p.exit && p.exit->at.tv_sec) SetTime(resp.mutable_exited_at(), p.exit->at);
-  else SetZeroTime(resp.mutable_exited_at());
-  ttrpc::ReplyWith(r, resp);
-}
-
-void FillDelete(task::DeleteResponse& resp, const Process& p) {
-  resp.set_pid(static_cast<uint32_t>(p.pid));
-  resp.set_exit_status(p.exit ? p.exit->status : 0);
-  if (p.exit && p.exit->at.tv_sec) SetTime(resp.mutable_exited_at(), p.exit->at);
-  else SetZeroTime(resp.mutable_exited_at());
+// A method taking `Message`: parsed first, then handed on with the responder as the
+// reply (no translation: the core speaks v2).
+template <class Message, class Handler>
+ttrpc::MethodHandler V2Method(TaskCore& core, Handler handler) {
+  return [&core, handler = std::move(handler)](ttrpc::Request call, ttrpc::Responder r) {
+    core.NoteActivity();
+    auto req = ttrpc::ParsePayload<Message>(call, r);
+    if (!req) return;
+    handler(std::move(*req), Reply(std::move(r)));
+  };
 }
 
 }  // namespace
 
-TaskService::TaskService(ttrpc::EventLoop& loop, Publisher& publisher, WorkerPool& workers,
-                         ServiceConfig config)
-    : loop_(loop), publisher_(publisher), workers_(workers), config_(std::move(config)) {}
-
-TaskService::~TaskService() {
-  *alive_ = false;
-  if (idle_timer_) loop_.CancelTimer(idle_timer_);
-  for (auto& [id, c] : containers_) {
-    StopOomWatch(*c);
-    StopPidWatch(c->init);
-    for (auto& [eid, p] : c->execs) StopPidWatch(*p);
-  }
-}
-
-// Every request re-arms a timer; once the shim has been quiet for a while (and no
-// worker is busy, whose exit does the same), what the work made resident goes back.
-void TaskService::NoteActivity() {
-  if (idle_timer_) loop_.CancelTimer(idle_timer_);
-  idle_timer_ = loop_.RunAfter(kIdleTrimDelay, [this] {
-    idle_timer_ = 0;
-    if (workers_.threads() == 0) ReleaseIdleMemory();
-  });
-}
-
 ttrpc::ServiceMethods TaskService::Methods() {
+  TaskCore& c = core_;
   ttrpc::ServiceMethods m;
-  auto bind = [this](void (TaskService::*f)(ttrpc::Request&, ttrpc::Responder)) {
-    return [this, f](ttrpc::Request call, ttrpc::Responder r) {
-      NoteActivity();
-      (this->*f)(call, std::move(r));
-    };
-  };
-  m["Create"] = bind(&TaskService::Create);
-  m["Start"] = bind(&TaskService::Start);
-  m["Delete"] = bind(&TaskService::Delete);
-  m["Exec"] = bind(&TaskService::Exec);
-  m["Wait"] = bind(&TaskService::Wait);
-  m["State"] = bind(&TaskService::State);
-  m["Kill"] = bind(&TaskService::Kill);
-  m["Pids"] = bind(&TaskService::Pids);
-  m["Pause"] = [this](ttrpc::Request call, ttrpc::Responder r) {
-    NoteActivity();
-    Pause(call, std::move(r), true);
-  };
-  m["Resume"] = [this](ttrpc::Request call, ttrpc::Responder r) {
-    NoteActivity();
-    Pause(call, std::move(r), false);
-  };
-  m["Update"] = bind(&TaskService::Update);
-  m["Stats"] = bind(&TaskService::Stats);
-  m["ResizePty"] = bind(&TaskService::ResizePty);
-  m["CloseIO"] = bind(&TaskService::CloseIO);
-  m["Connect"] = bind(&TaskService::Connect);
-  m["Shutdown"] = bind(&TaskService::Shutdown);
-  m["Checkpoint"] = bind(&TaskService::Checkpoint);
+  m["Create"] = V2Method<task::CreateTaskRequest>(c, [&c](auto req, Reply r) {
+    c.Create(std::move(req), std::move(r));
+  });
+  m["Start"] = V2Method<task::StartRequest>(c, [&c](auto req, Reply r) { c.Start(req, std::move(r)); });
+  m["Delete"] = V2Method<task::DeleteRequest>(c, [&c](auto req, Reply r) { c.Delete(req, std::move(r)); });
+  m["Exec"] = V2Method<task::ExecProcessRequest>(c, [&c](auto req, Reply r) { c.Exec(req, std::move(r)); });
+  m["Wait"] = V2Method<task::WaitRequest>(c, [&c](auto req, Reply r) { c.Wait(req, std::move(r)); });
+  m["State"] = V2Method<task::StateRequest>(c, [&c](auto req, Reply r) { c.State(req, std::move(r)); });
+  m["Kill"] = V2Method<task::KillRequest>(c, [&c](auto req, Reply r) { c.Kill(req, std::move(r)); });
+  m["Pids"] = V2Method<task::PidsRequest>(c, [&c](auto req, Reply r) { c.Pids(req, std::move(r)); });
+  m["Pause"] = V2Method<task::PauseRequest>(c, [&c](auto req, Reply r) {
+    c.Pause(req.id(), true, std::move(r));
+  });
+  m["Resume"] = V2Method<task::ResumeRequest>(c, [&c](auto req, Reply r) {
+    c.Pause(req.id(), false, std::move(r));
+  });
+  m["Update"] = V2Method<task::UpdateTaskRequest>(c, [&c](auto req, Reply r) { c.Update(req, std::move(r)); });
+  m["Stats"] = V2Method<task::StatsRequest>(c, [&c](auto req, Reply r) { c.Stats(req, std::move(r)); });
+  m["ResizePty"] = V2Method<task::ResizePtyRequest>(c, [&c](auto req, Reply r) {
+    c.ResizePty(req, std::move(r));
+  });
+  m["CloseIO"] = V2Method<task::CloseIORequest>(c, [&c](auto req, Reply r) { c.CloseIO(req, std::move(r)); });
+  m["Checkpoint"] = V2Method<task::CheckpointTaskRequest>(c, [&c](auto req, Reply r) {
+    c.Checkpoint(req, std::move(r));
+  });
+  m["Connect"] = V2Method<task::ConnectRequest>(c, [this](auto req, Reply r) {
+    Connect(req, std::move(r));
+  });
+  m["Shutdown"] = V2Method<task::ShutdownRequest>(c, [this](auto req, Reply r) {
+    Shutdown(req, std::move(r));
+  });
   return m;
 }
 
-TaskService::ContainerPtr TaskService::FindContainer(const std::string& id, ttrpc::Responder& r) {
-  auto it = containers_.find(id);
-  if (it == containers_.end() || it->second->creating) {
-    r.Fail(NotFound("container not created"));
-    return nullptr;
-  }
-  return it->second;
+void TaskService::Connect(const task::ConnectRequest& req, Reply r) {
+  task::ConnectResponse resp;
+  resp.set_shim_pid(static_cast<uint32_t>(::getpid()));
+  if (auto pid = core_.InitPid(req.id())) resp.set_task_pid(static_cast<uint32_t>(*pid));
+  r.With(resp);
 }
 
-Process* TaskService::FindProcess(Container& c, const std::string& exec_id, ttrpc::Responder& r) {
-  if (exec_id.empty()) return &c.init;
-  auto it = c.execs.find(exec_id);
-  if (it == c.execs.end()) {
-    r.Fail(NotFound("process does not exist " + exec_id));
-    return nullptr;
-  }
-  return it->second.get();
-}
-
-void TaskService::RemoveContainer(const ContainerPtr& c) {
-  auto it = containers_.find(c->id);
-  if (it != containers_.end() && it->second == c) containers_.erase(it);
-  c->removed = true;
-}
-
-bool TaskService::Tracks(pid_t pid) const {
-  for (const auto& [id, c] : containers_) {
-    if (c->init.pid == pid) return true;
-    for (const auto& [eid, p] : c->execs)
-      if (p->pid == pid) return true;
-  }
-  return false;
-}
-
-void TaskService::Create(ttrpc::Request& call, ttrpc::Responder r) {
-  auto req = ttrpc::ParsePayload<task::CreateTaskRequest>(call, r);
-  if (!req) return;
-  if (req->id().empty() || req->bundle().empty())
-    return r.Fail(InvalidArgument("create: id and bundle are required"));
-  if (containers_.count(req->id())) return r.Fail(AlreadyExists("container " + req->id()));
-  if (!req->checkpoint().empty())
-    return r.Fail(NotImplemented("restoring a checkpoint is not supported by berth yet"));
-  auto c = std::make_shared<Container>();
-  if (auto applied = ApplyOptions(req->options(), c->options); !applied)
-    return r.Fail(Unknown(applied.error().message));
-  c->id = req->id();
-  c->bundle = req->bundle();
-  if (req->rootfs_size() > 0) c->rootfs = req->bundle() + "/rootfs";
-  c->runtime.root = c->options.StateRoot(config_.ns);
-  c->runtime.systemd_cgroup = c->options.systemd_cgroup;
-  if (!c->options.criu_path.empty()) c->runtime.criu_path = c->options.criu_path;
-  c->runtime.log = [](container::LogLevel level, const std::string& m) {
-    Log(level == container::LogLevel::kWarning ? LogLevel::kWarning : LogLevel::kInfo, m);
-  };
-  c->init.stdio = {req->stdin(), req->stdout(), req->stderr(), req->terminal()};
-  containers_[c->id] = c;
-  auto work = [req = *req, options = c->options, rt = c->runtime, ns = config_.ns,
-               rootfs = c->rootfs] { return CreateOnWorker(req, options, rt, ns, rootfs); };
-  Offload(std::move(work), [this, c, req = std::move(*req),
-                            r = std::move(r)](Result<CreatedInit> res) mutable {
-    if (!res) {
-      RemoveContainer(c);
-      LogError("create " + c->id + ": " + res.error().message);
-      return r.Fail(Unknown("OCI runtime create failed: " + res.error().message));
-    }
-    c->creating = false;
-    Process& init = c->init;
-    init.pid = res->pid;
-    init.pidfd = std::move(res->pidfd);
-    init.io = std::make_unique<ProcessIo>(loop_, std::move(res->stdio), std::move(res->pty));
-    c->cgroup = std::move(res->cgroup);
-    c->own_pid_namespace = res->own_pid_namespace;
-    events::TaskCreate ev;
-    ev.set_container_id(c->id);
-    ev.set_bundle(req.bundle());
-    *ev.mutable_rootfs() = req.rootfs();
-    auto* io = ev.mutable_io();
-    io->set_stdin(req.stdin());
-    io->set_stdout(req.stdout());
-    io->set_stderr(req.stderr());
-    io->set_terminal(req.terminal());
-    ev.set_checkpoint(req.checkpoint());
-    ev.set_pid(static_cast<uint32_t>(init.pid));
-    publisher_.Publish("/tasks/create", ev);
-    WatchPid(c, init);
-    task::CreateTaskResponse resp;
-    resp.set_pid(static_cast<uint32_t>(init.pid));
-    ttrpc::ReplyWith(r, resp);
-  });
-}
-
-void TaskService::Start(ttrpc::Request& call, ttrpc::Responder r) {
-  auto req = ttrpc::ParsePayload<task::StartRequest>(call, r);
-  if (!req) return;
-  ContainerPtr c = FindContainer(req->id(), r);
-  if (!c) return;
-  Process* p = FindProcess(*c, req->exec_id(), r);
-  if (!p) return;
-  if (auto why = CannotStart(*c, *p)) return r.Fail(Unknown(*why));
-  if (p->exec_id.empty()) return StartInit(c, std::move(r));
-  StartExec(c, *p, std::move(r));
-}
-
-void TaskService::StartInit(const ContainerPtr& c, ttrpc::Responder r) {
-  c->init.phase = Phase::kStarting;
-  auto work = [rt = c->runtime, id = c->id, cg = c->cgroup] {
-    StartedInit out;
-    out.started = container::Start(rt, id);
-    // OOM kills are watched from the start, as runc's shim adds the cgroup then.
-    if (out.started && cg) {
-      if (auto fd = cgroup::OpenOomNotifier(*cg)) out.oom = std::move(*fd);
-      else LogWarning("watch OOM of " + id + ": " + fd.error().message);
-      out.oom_kill_count = cgroup::OomKillCount(*cg).value_or(0);
-    }
-    return out;
-  };
-  Offload(std::move(work), [this, c, r = std::move(r)](StartedInit res) mutable {
-    Process& p = c->init;
-    if (!res.started) {
-      r.Fail(Unknown("OCI runtime start failed: " + res.started.error().message));
-      p.phase = Phase::kCreated;
-      if (std::exchange(p.exit_held, false)) FinishExit(c, p);
-      return;
-    }
-    p.phase = Phase::kRunning;
-    events::TaskStart ev;
-    ev.set_container_id(c->id);
-    ev.set_pid(static_cast<uint32_t>(p.pid));
-    publisher_.Publish("/tasks/start", ev);
-    if (res.oom && !c->removed) {
-      c->oom_kill_count = res.oom_kill_count;
-      WatchOom(c, std::move(res.oom));
-    }
-    task::StartResponse resp;
-    resp.set_pid(static_cast<uint32_t>(p.pid));
-    ttrpc::ReplyWith(r, resp);
-    if (std::exchange(p.exit_held, false)) FinishExit(c, p);
-  });
-}
-
-void TaskService::StartExec(const ContainerPtr& c, Process& p, ttrpc::Responder r) {
-  p.phase = Phase::kStarting;
-  container::ExecOptions eo;
-  eo.id = c->id;
-  eo.process = *p.spec;
-  eo.keep_pty_master = p.stdio.terminal;
-  auto work = [rt = c->runtime, eo = std::move(eo), paths = p.stdio, ns = config_.ns,
-               owner = StdioOwner{c->options.io_uid, c->options.io_gid},
-               exec_id = p.exec_id]() mutable -> Result<StartedExec> {
-    StartedExec out;
-    out.stdio = BERTH_TRY(OpenStdio(paths, owner, exec_id, ns));
-    for (int i = 0; i < 3; ++i) eo.stdio[i] = out.stdio.child[i] ? out.stdio.child[i].get() : -1;
-    auto result = container::Exec(rt, eo);
-    ReleaseChildEnds(out.stdio, !result);
-    if (!result) return Fail(std::move(result.error()));
-    out.pid = result->pid;
-    out.pidfd = std::move(result->pidfd);
-    out.pty = std::move(result->pty_master);
-    return out;
-  };
-  Offload(std::move(work), [this, c, exec_id = p.exec_id,
-                            r = std::move(r)](Result<StartedExec> res) mutable {
-    auto it = c->execs.find(exec_id);
-    if (c->removed || it == c->execs.end()) {
-      // Deleted meanwhile; the process (if any) dies with the container, and the
-      // orphan reaper collects it.
-      return r.Fail(NotFound("process does not exist " + exec_id));
-    }
-    Process& p = *it->second;
-    if (!res) {
-      // As runc's shim: the exec never ran; Wait answers with status 0.
-      p.phase = Phase::kStopped;
-      p.exit = ExitInfo{};
-      p.exit_published = true;
-      for (auto& w : p.waiters) ReplyWait(w, p);
-      p.waiters.clear();
-      return r.Fail(Unknown("OCI runtime exec failed: " + res.error().message));
-    }
-    p.pid = res->pid;
-    p.pidfd = std::move(res->pidfd);
-    p.io = std::make_unique<ProcessIo>(loop_, std::move(res->stdio), std::move(res->pty));
-    p.phase = Phase::kRunning;
-    events::TaskExecStarted ev;
-    ev.set_container_id(c->id);
-    ev.set_exec_id(exec_id);
-    ev.set_pid(static_cast<uint32_t>(p.pid));
-    publisher_.Publish("/tasks/exec-started", ev);
-    // Watched only now: an exit that is already there comes after the start event.
-    WatchPid(c, p);
-    task::StartResponse resp;
-    resp.set_pid(static_cast<uint32_t>(p.pid));
-    ttrpc::ReplyWith(r, resp);
-  });
-}
-
-void TaskService::Exec(ttrpc::Request& call, ttrpc::Responder r) {
-  auto req = ttrpc::ParsePayload<task::ExecProcessRequest>(call, r);
-  if (!req) return;
-  ContainerPtr c = FindContainer(req->id(), r);
-  if (!c) return;
-  if (c->deleting) return r.Fail(Unknown("cannot exec in a deleted state"));
-  if (c->init.phase == Phase::kStopped) return r.Fail(Unknown("cannot exec in a stopped state"));
-  if (c->paused) return r.Fail(Unknown("cannot exec in a paused state"));
-  if (req->exec_id().empty()) return r.Fail(InvalidArgument("exec id must not be empty"));
-  if (c->execs.count(req->exec_id())) return r.Fail(AlreadyExists("id " + req->exec_id()));
-  auto spec = oci::ParseProcess(req->spec().value());
-  if (!spec) return r.Fail(Unknown(spec.error().message));
-  spec->terminal = req->terminal();
-  auto p = std::make_unique<Process>();
-  p->exec_id = req->exec_id();
-  p->stdio = {req->stdin(), req->stdout(), req->stderr(), req->terminal()};
-  p->spec = std::move(*spec);
-  c->execs[p->exec_id] = std::move(p);
-  events::TaskExecAdded ev;
-  ev.set_container_id(c->id);
-  ev.set_exec_id(req->exec_id());
-  publisher_.Publish("/tasks/exec-added", ev);
-  r.Reply("");
-}
-
-void TaskService::Wait(ttrpc::Request& call, ttrpc::Responder r) {
-  auto req = ttrpc::ParsePayload<task::WaitRequest>(call, r);
-  if (!req) return;
-  ContainerPtr c = FindContainer(req->id(), r);
-  if (!c) return;
-  Process* p = FindProcess(*c, req->exec_id(), r);
-  if (!p) return;
-  if (p->exit_published) return ReplyWait(r, *p);
-  p->waiters.push_back(std::move(r));
-}
-
-void TaskService::Delete(ttrpc::Request& call, ttrpc::Responder r) {
-  auto req = ttrpc::ParsePayload<task::DeleteRequest>(call, r);
-  if (!req) return;
-  ContainerPtr c = FindContainer(req->id(), r);
-  if (!c) return;
-  if (c->deleting) return r.Fail(NotFound("cannot delete a deleted process"));
-  Process* p = FindProcess(*c, req->exec_id(), r);
-  if (!p) return;
-  if (p->phase == Phase::kStarting || p->phase == Phase::kRunning)
-    return r.Fail(Unknown(c->paused ? "cannot delete a paused process"
-                                    : "cannot delete a running process"));
-  if (!p->exec_id.empty()) {
-    std::string exec_id = p->exec_id;
-    auto remove = [this, c, exec_id, r = std::move(r)]() mutable {
-      auto it = c->execs.find(exec_id);
-      if (it == c->execs.end()) return r.Fail(NotFound("process does not exist " + exec_id));
-      task::DeleteResponse resp;
-      FillDelete(resp, *it->second);
-      // Waits on an exec that never ran: it never will.
-      for (auto& w : it->second->waiters) w.Fail(NotFound("process does not exist " + exec_id));
-      if (it->second->io) it->second->io->Close();
-      StopPidWatch(*it->second);
-      c->execs.erase(it);
-      ttrpc::ReplyWith(r, resp);
-    };
-    if (p->phase == Phase::kCreated || !p->io) return remove();
-    auto after_output = [p, remove = std::move(remove)]() mutable {
-      p->io->WhenOutputDone(kOutputWait, std::move(remove));
-    };
-    if (p->exit_published) return after_output();
-    p->after_exit.push_back(std::move(after_output));
-    return;
-  }
-  if (p->phase == Phase::kCreated) {
-    // Never started: kill it, and finish once it is reaped.
-    c->delete_requested = true;
-    if (p->pidfd) (void)linux::PidfdSendSignal(p->pidfd.get(), SIGKILL);
-  }
-  if (p->exit_published) return DeleteInit(c, std::move(r));
-  p->after_exit.push_back([this, c, r = std::move(r)]() mutable { DeleteInit(c, std::move(r)); });
-}
-
-void TaskService::DeleteInit(const ContainerPtr& c, ttrpc::Responder r) {
-  if (c->deleting) return r.Fail(NotFound("cannot delete a deleted process"));
-  c->deleting = true;
-  StopOomWatch(*c);
-  auto remove = [this, c, r = std::move(r)]() mutable {
-    auto work = [rt = c->runtime, id = c->id, rootfs = c->rootfs]() -> Result<void> {
-      auto deleted = container::Delete(rt, id, /*force=*/true);
-      // Gone already (a checkpoint, or a `delete` after a restart): nothing to undo.
-      if (!deleted && deleted.error().message.find("does not exist") == std::string::npos)
-        return deleted;
-      if (!rootfs.empty()) BERTH_TRY(UnmountAll(rootfs));
-      return {};
-    };
-    Offload(std::move(work), [this, c, r = std::move(r)](Result<void> res) mutable {
-      if (!res) {
-        c->deleting = false;
-        return r.Fail(Unknown("failed to delete task: " + res.error().message));
-      }
-      Process& p = c->init;
-      if (p.io) p.io->Close();
-      for (auto& [id, e] : c->execs) {
-        if (e->io) e->io->Close();
-        StopPidWatch(*e);
-      }
-      StopPidWatch(p);
-      RemoveContainer(c);
-      events::TaskDelete ev;
-      ev.set_container_id(c->id);
-      ev.set_pid(static_cast<uint32_t>(p.pid));
-      ev.set_exit_status(p.exit ? p.exit->status : 0);
-      if (p.exit) SetTime(ev.mutable_exited_at(), p.exit->at);
-      else SetZeroTime(ev.mutable_exited_at());
-      publisher_.Publish("/tasks/delete", ev);
-      task::DeleteResponse resp;
-      FillDelete(resp, p);
-      ttrpc::ReplyWith(r, resp);
-    });
-  };
-  if (!c->init.io) return remove();
-  c->init.io->WhenOutputDone(kOutputWait, std::move(remove));
+void TaskService::Shutdown(const task::ShutdownRequest&, Reply r) {
+  r.Ok("");
+  // Still serving containers (a group shares this shim): nothing to do.
+  if (core_.container_count() > 0) return;
+  if (on_shutdown_) on_shutdown_();
 }
 
 }  // namespace berth::shim

@@ -19,6 +19,7 @@
 #include "oci/spec.h"
 #include "shim/options.h"
 #include "shim/process_io.h"
+#include "shim/reply.h"
 #include "shim/stdio.h"
 #include "ttrpc/event_loop.h"
 #include "ttrpc/server.h"
@@ -53,7 +54,7 @@ struct Process {
   bool exit_held = false;
   // TaskExit queued and waiters answered: after the output was drained.
   bool exit_published = false;
-  std::vector<ttrpc::Responder> waiters;            // Wait calls
+  std::vector<Reply> waiters;                       // Wait calls
   std::vector<std::move_only_function<void()>> after_exit;  // needs the exit published
 };
 

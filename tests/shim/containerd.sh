@@ -5,7 +5,8 @@
 # state, sockets and config (CRI disabled), the shim under test first on its PATH, and
 # a busybox image built at test time. `setup` leaves DIR/env for the tests to source;
 # `cleanup` stops everything it started (by pid, never by name) and removes DIR, even
-# when the tests failed. `stop`/`start` restart only containerd (the shims live on).
+# when the tests failed. `stop`/`start` restart only containerd (the shims live on);
+# `start` takes CTD_CONFIG and CTD_READY_SOCK from the environment for another config.
 set -euo pipefail
 cmd=${1:?usage: containerd.sh setup|stop|start|cleanup DIR [BIN_DIR]}
 dir=${2:?DIR}
@@ -13,14 +14,42 @@ bin=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
 IMAGE=docker.io/berth/busybox:test
 
+# containerd's v1 runtime loads each task's cgroups by /proc/<pid>/cgroup (containerd/
+# cgroups PidPath) and fails with "cgroups: cannot find cgroup mount destination" when a
+# v1 hierarchy listed there is not mounted in its mount namespace (a named hierarchy
+# such as name=systemd that exists, but is mounted nowhere we can see). Prints a mount
+# command for each such hierarchy.
+missing_hierarchy_mounts() {
+  local line names
+  while IFS=: read -r _ names _; do
+    [ -n "$names" ] || continue
+    awk -v n="${names%%,*}" '$(NF-2)=="cgroup" {split($NF, o, ","); for (i in o) if (o[i]==n) f=1} END {exit !f}' \
+      /proc/self/mountinfo && continue
+    line=${names#name=}
+    line=${line//,/_}
+    echo "mkdir -p /sys/fs/cgroup/$line && mount -t cgroup -o none,$names cgroup /sys/fs/cgroup/$line"
+  done </proc/self/cgroup
+}
+
 start_containerd() {
   # shellcheck disable=SC1091
   . "$dir/env"
-  PATH="$BIN_DIR:$PATH" setsid containerd --config "$dir/config.toml" \
-    >>"$dir/containerd.log" 2>&1 </dev/null &
+  # CTD_CONFIG/CTD_READY_SOCK: another config for this start (e2e.sh restart).
+  local config=${CTD_CONFIG:-$dir/config.toml} ready=${CTD_READY_SOCK:-$CTD_SOCK}
+  local fix; fix=$(missing_hierarchy_mounts)
+  if [ -n "$fix" ]; then
+    # Only then: containerd (and the shims it starts) in a private mount namespace
+    # where those hierarchies are mounted; the host's mounts stay as they are.
+    echo "mounting for containerd's v1 runtime, privately: $fix" >>"$dir/containerd.log"
+    PATH="$BIN_DIR:$PATH" setsid unshare -m --propagation private sh -c \
+      "$fix && exec containerd --config '$config'" >>"$dir/containerd.log" 2>&1 </dev/null &
+  else
+    PATH="$BIN_DIR:$PATH" setsid containerd --config "$config" \
+      >>"$dir/containerd.log" 2>&1 </dev/null &
+  fi
   echo $! >"$dir/containerd.pid"
   for _ in $(seq 200); do
-    if ctr --address "$CTD_SOCK" version >/dev/null 2>&1; then return 0; fi
+    if ctr --address "$ready" version >/dev/null 2>&1; then return 0; fi
     sleep 0.05
   done
   echo "containerd did not come up; log:" >&2
@@ -57,6 +86,13 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
   level = "info"
 [plugins."io.containerd.internal.v1.opt"]
   path = "$dir/opt"
+# The legacy v1 runtime with berth's v1 shim (docs/shim-v1.md). \`runtime\` is what
+# containerd itself runs (\`<runtime> --root <runtime_root>/<ns> delete --force\`) to
+# clean up after a dead shim; the shim keeps its state in the same root.
+[plugins."io.containerd.runtime.v1.linux"]
+  shim = "$bin/containerd-shim-berth-v1"
+  runtime = "$bin/berth"
+  runtime_root = "$dir/v1-root"
 TOML
   cat >"$dir/env" <<ENV
 CTD_DIR=$dir
@@ -95,7 +131,13 @@ cleanup)
   stop_containerd
   # Shims whose containerd is gone: their pids are in the bundles' address sockets'
   # peers; find them by the sockets' owners, never by name.
-  for addr in "$dir"/state/io.containerd.runtime.v2.task/*/*/address; do
+  # v1 shims are containerd's children, started in process groups of their own: by
+  # the pid containerd wrote into each bundle.
+  for pidfile in "$dir"/state/io.containerd.runtime.v1.linux/*/*/shim.pid; do
+    [ -f "$pidfile" ] && kill -KILL "$(cat "$pidfile")" 2>/dev/null || true
+  done
+  for addr in "$dir"/state/io.containerd.runtime.v2.task/*/*/address \
+      "$dir"/state/io.containerd.runtime.v1.linux/*/*/address; do
     [ -f "$addr" ] || continue
     sock=$(sed 's|^unix://||' "$addr")
     for pid in $(ss -xlpn 2>/dev/null | awk -v s="$sock" '$5==s' | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u); do
@@ -106,7 +148,7 @@ cleanup)
   for m in $(awk -v d="$dir" '$2 ~ "^"d {print $2}' /proc/self/mounts | sort -r); do
     umount -l "$m" 2>/dev/null || true
   done
-  rm -rf "/run/containerd/berth/$CTD_NS"
+  rm -rf "/run/containerd/berth/$CTD_NS" "$dir/v1-root"
   # containerd's default cgroupsPath is /<namespace>/<id>: the runtime removes the
   # container's cgroup, nobody the namespace's. Ours is private to this run.
   for hier in /sys/fs/cgroup /sys/fs/cgroup/*; do
