@@ -3,6 +3,8 @@
 
 #include <cstdio>
 #include <iostream>
+#include <string>
+#include <string_view>
 
 #include "cli/cli.h"
 #include "cli/log.h"
@@ -15,7 +17,54 @@
 namespace berth::cli {
 namespace {
 
+bool StartsContainerProcesses(std::string_view command) {
+  return command == "create" || command == "run" || command == "exec";
+}
+
+// What the command line names before CLI11 sees it (runc's syntax: global flags, then
+// the command), so that a command which must run sealed re-executes before paying
+// for the full parse twice. Unsure cases give "": the check after parsing decides.
+struct EarlyCommand {
+  std::string_view command;
+  std::string root = GlobalFlags{}.root;
+};
+EarlyCommand ScanCommandLine(int argc, char** argv) {
+  EarlyCommand out;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (!a.starts_with("-")) {
+      out.command = a;
+      return out;
+    }
+    if (a.starts_with("--root=")) {
+      out.root = a.substr(7);
+    } else if (a == "--root") {
+      if (++i == argc) break;
+      out.root = argv[i];
+    } else if (a == "--log" || a == "--log-format" || a == "--criu") {
+      ++i;  // its value
+    } else if (a.find('=') == std::string_view::npos && a != "--debug" &&
+               a != "--systemd-cgroup") {
+      break;  // a flag this scan does not know
+    }
+  }
+  return {};
+}
+
+// CVE-2019-5736: commands that start container processes run from a sealed copy of
+// this binary, so the container can never write to it.
+Result<void> SealIfStarting(std::string_view command, const std::string& root, char** argv) {
+  if (!StartsContainerProcesses(command)) return {};
+  return linux::ReexecSealed(argv, root + "/.exe-seal");
+}
+
 int Run(int argc, char** argv) {
+  EarlyCommand early = ScanCommandLine(argc, argv);
+  if (auto sealed = SealIfStarting(early.command, early.root, argv); !sealed) {
+    std::fprintf(stderr, "berth: %s\n", sealed.error().message.c_str());
+    return 1;
+  }
+
   CLI::App app{"berth: an OCI container runtime"};
   app.set_version_flag("-v,--version",
                        std::string("berth version ") + BERTH_VERSION + "\nspec: " +
@@ -65,12 +114,11 @@ int Run(int argc, char** argv) {
     return 1;
   }
 
-  // CVE-2019-5736: commands that start container processes run from a sealed
-  // copy of this binary, so the container can never write to it.
+  // Again with what CLI11 understood (forms the early scan leaves alone); a no-op
+  // when already sealed.
   for (const char* starts : {"create", "run", "exec"}) {
     if (!app.got_subcommand(starts)) continue;
-    auto sealed = linux::ReexecSealed(argv, g.root + "/.exe-seal");
-    if (!sealed) {
+    if (auto sealed = SealIfStarting(starts, g.root, argv); !sealed) {
       std::fprintf(stderr, "berth: %s\n", sealed.error().message.c_str());
       return 1;
     }
