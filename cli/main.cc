@@ -114,10 +114,10 @@ int Run(int argc, char** argv) {
     return 1;
   }
 
-  // Again with what CLI11 understood (forms the early scan leaves alone); a no-op
-  // when already sealed.
+  // Again with what CLI11 understood, for the forms the early scan leaves alone
+  // (once only: the re-executed copy knows itself by a marker the first call takes).
   for (const char* starts : {"create", "run", "exec"}) {
-    if (!app.got_subcommand(starts)) continue;
+    if (StartsContainerProcesses(early.command) || !app.got_subcommand(starts)) continue;
     if (auto sealed = SealIfStarting(starts, g.root, argv); !sealed) {
       std::fprintf(stderr, "berth: %s\n", sealed.error().message.c_str());
       return 1;

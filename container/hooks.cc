@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -12,9 +11,9 @@
 #include <algorithm>
 
 #include "linux/process.h"
+#include "linux/spawn.h"
 #include "linux/unique_fd.h"
 
-extern char** environ;
 
 namespace berth::container {
 namespace {
@@ -50,36 +49,10 @@ Result<Pipe> MakeStdinSocket() {
 }
 
 Result<pid_t> Spawn(const oci::Hook& hook, int stdin_fd, int output_fd) {
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, stdin_fd, 0);
-  posix_spawn_file_actions_adddup2(&actions, output_fd, 1);
-  posix_spawn_file_actions_adddup2(&actions, output_fd, 2);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-
-  std::vector<std::string> args = hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::vector<std::string> env = hook.env;
-  std::vector<char*> envp;
-  for (auto& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-
-  pid_t pid;
-  int r = posix_spawn(&pid, hook.path.c_str(), &actions, &attr, argv.data(),
-                      hook.env.empty() ? environ : envp.data());
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (r != 0) return ErrnoError("exec " + hook.path, r);
-  return pid;
+  return linux::Spawn({.path = hook.path,
+                       .args = hook.args,
+                       .env = hook.env,
+                       .fds = {{0, stdin_fd}, {1, output_fd}, {2, output_fd}}});
 }
 
 // Feeds stdin, collects output, and waits for the exit, all under one deadline.

@@ -2,16 +2,15 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <google/protobuf/any.pb.h>
 
 #include "linux/process.h"
+#include "linux/spawn.h"
 #include "shim/log.h"
 
-extern char** environ;
 
 namespace berth::shim {
 namespace {
@@ -19,8 +18,6 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr auto kPublishTimeout = 30s;
-constexpr auto kFirstBackoff = 20ms;
-constexpr auto kMaxBackoff = 2s;
 constexpr int kMaxRejections = 5;
 constexpr size_t kMaxErrorText = 4096;
 
@@ -122,28 +119,11 @@ Result<void> ExecPublisher::Spawn(const Event& event) {
 
   std::vector<std::string> args{config_.binary, "--address", config_.address, "publish",
                                 "--topic",      event.topic,  "--namespace",  config_.ns};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, in.r.get(), 0);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, err.w.get(), 2);
-  // The daemon blocks SIGCHLD/SIGTERM/SIGINT for its signalfd; the child must not.
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  pid_t pid = 0;
-  int r = ::posix_spawnp(&pid, config_.binary.c_str(), &actions, &attr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (r != 0) return ErrnoError("start " + config_.binary, r);
+  // The daemon blocks SIGCHLD/SIGTERM/SIGINT for its signalfd; Spawn resets them.
+  pid_t pid = BERTH_TRY(linux::Spawn({.path = config_.binary,
+                                      .args = args,
+                                      .search_path = true,
+                                      .fds = {{0, in.r.get()}, {1, -1, O_WRONLY}, {2, err.w.get()}}}));
   // Our unreaped child: its pid cannot be reused before we wait for it.
   auto pidfd = linux::PidfdOpen(pid);
   if (!pidfd) {
@@ -200,7 +180,7 @@ void ExecPublisher::Finish(bool ok, const std::string& why) {
     LogDebug("delivered " + head.topic);
     queue_.pop_front();
     ++delivered_;
-    backoff_ = 0ms;
+    backoff_.Reset();
     CheckFlushed();
     return SpawnHead();
   }
@@ -220,10 +200,8 @@ void ExecPublisher::Finish(bool ok, const std::string& why) {
 void ExecPublisher::RetryLater() {
   if (retry_scheduled_) return;
   retry_scheduled_ = true;
-  backoff_ = backoff_ == 0ms ? std::chrono::milliseconds(kFirstBackoff)
-                             : std::min<std::chrono::milliseconds>(backoff_ * 2, kMaxBackoff);
   std::weak_ptr<bool> alive = alive_;
-  loop_.RunAfter(backoff_, [this, alive] {
+  loop_.RunAfter(backoff_.Next(), [this, alive] {
     if (alive.expired()) return;
     retry_scheduled_ = false;
     SpawnHead();

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "shim/backoff.h"
 #include "linux/unique_fd.h"
 #include "shim/event_sink.h"
 #include "ttrpc/event_loop.h"
@@ -71,7 +72,7 @@ class ExecPublisher : public EventSink {
   ttrpc::EventLoop::WatchId child_watch_ = 0;
   ttrpc::EventLoop::TimerId child_timer_ = 0;
   bool retry_scheduled_ = false;
-  std::chrono::milliseconds backoff_{0};
+  Backoff backoff_;
   uint64_t delivered_ = 0;
   std::vector<std::function<void()>> flush_waiters_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

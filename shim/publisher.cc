@@ -11,8 +11,6 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr auto kCallTimeout = 5s;
-constexpr auto kFirstBackoff = 20ms;
-constexpr auto kMaxBackoff = 2s;
 constexpr int kMaxRejections = 5;
 
 void SetNow(google::protobuf::Timestamp* ts) {
@@ -103,7 +101,7 @@ void Publisher::OnReply(ttrpc::CallResult result) {
   if (result.status.ok()) {
     queue_.pop_front();
     ++delivered_;
-    backoff_ = 0ms;
+    backoff_.Reset();
     CheckFlushed();
     SendHead();
     return;
@@ -129,10 +127,8 @@ void Publisher::OnReply(ttrpc::CallResult result) {
 void Publisher::RetryLater() {
   if (retry_scheduled_) return;
   retry_scheduled_ = true;
-  backoff_ = backoff_ == 0ms ? std::chrono::milliseconds(kFirstBackoff)
-                             : std::min<std::chrono::milliseconds>(backoff_ * 2, kMaxBackoff);
   std::weak_ptr<bool> alive = alive_;
-  loop_.RunAfter(backoff_, [this, alive] {
+  loop_.RunAfter(backoff_.Next(), [this, alive] {
     if (alive.expired()) return;
     retry_scheduled_ = false;
     SendHead();

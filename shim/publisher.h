@@ -18,6 +18,7 @@
 
 #include <google/protobuf/message_lite.h>
 
+#include "shim/backoff.h"
 #include "shim/event_sink.h"
 #include "ttrpc/client.h"
 #include "ttrpc/event_loop.h"
@@ -59,7 +60,7 @@ class Publisher : public EventSink {
   std::optional<ttrpc::Client> client_;
   bool in_flight_ = false;
   bool retry_scheduled_ = false;
-  std::chrono::milliseconds backoff_{0};
+  Backoff backoff_;
   uint64_t delivered_ = 0;
   std::vector<std::function<void()>> flush_waiters_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

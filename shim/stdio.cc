@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -11,6 +10,7 @@
 
 #include "linux/files.h"
 #include "linux/process.h"
+#include "linux/spawn.h"
 
 namespace berth::shim {
 namespace {
@@ -135,33 +135,18 @@ Result<void> StartLogger(const Uri& uri, const std::string& id, const std::strin
     args.push_back(k);
     if (!v.empty()) args.push_back(v);
   }
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::string env_id = "CONTAINER_ID=" + id, env_ns = "CONTAINER_NAMESPACE=" + ns;
-  char* envp[] = {env_id.data(), env_ns.data(), nullptr};
-
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, fd3.get(), 3);
-  posix_spawn_file_actions_adddup2(&actions, fd4.get(), 4);
-  posix_spawn_file_actions_adddup2(&actions, fd5.get(), 5);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  pid_t pid = 0;
-  int r = ::posix_spawn(&pid, uri.path.c_str(), &actions, &attr, argv.data(), envp);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (r != 0) return ErrnoError("failed to start binary process " + uri.path, r);
+  auto spawned = linux::Spawn({.path = uri.path,
+                                .args = args,
+                                .env = {"CONTAINER_ID=" + id, "CONTAINER_NAMESPACE=" + ns},
+                                .fds = {{0, -1, O_RDONLY},
+                                        {1, -1, O_WRONLY},
+                                        {2, -1, O_WRONLY},
+                                        {3, fd3.get()},
+                                        {4, fd4.get()},
+                                        {5, fd5.get()}}});
+  if (!spawned)
+    return Fail(std::move(spawned.error()).Context("failed to start binary process " + uri.path));
+  pid_t pid = *spawned;
   s.logger_pid = pid;
   auto pidfd = linux::PidfdOpen(pid);
   if (pidfd) s.logger_pidfd = std::move(*pidfd);
