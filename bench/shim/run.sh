@@ -3,7 +3,8 @@
 #
 # containerd's runc v2 shim and berth's shim side by side, in one run, on one private
 # containerd 1.6 (tests/shim/containerd.sh) with the busybox test image:
-#   1. `ctr run --rm IMAGE ID true`: median wall time of RUNS runs
+#   1. `ctr run --rm IMAGE ID true`: median wall time of RUNS runs, the two runtimes
+#      alternating
 #   2. memory: RSS and PSS per shim process with 20 idle containers (`sleep`), read
 #      from /proc/<shim>/smaps_rollup after the shims have been idle IDLE seconds
 #   3. throughput: SEQ tasks one after another through containerd's Go client
@@ -37,18 +38,23 @@ SB=("$gobin" -address "$CTD_SOCK" -namespace "$CTD_NS" -image "$IMAGE")
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 declare -A run_ms rss pss tps
 
+# 1. ctr run --rm ... true: one warm-up run each, then the runtimes alternate run by
+#    run, so that both see the same machine
+for rt in "${RUNTIMES[@]}"; do "${C[@]}" run --runtime "$rt" --rm "$IMAGE" "w-${rt#io.containerd.}" true; done
+declare -A times
+for i in $(seq "$RUNS"); do
+  for rt in "${RUNTIMES[@]}"; do
+    t0=$(date +%s%N)
+    "${C[@]}" run --runtime "$rt" --rm "$IMAGE" "r-${rt#io.containerd.}-$i" true
+    times[$rt]+="$(( ($(date +%s%N) - t0) / 1000 )) "
+  done
+done
+for rt in "${RUNTIMES[@]}"; do
+  run_ms[$rt]=$(printf '%s\n' ${times[$rt]} | median | awk '{printf "%.1f", $1/1000}')
+done
+
 for rt in "${RUNTIMES[@]}"; do
   short=${rt#io.containerd.}
-  # 1. ctr run --rm ... true (one warm-up run first)
-  "${C[@]}" run --runtime "$rt" --rm "$IMAGE" "w-$short" true
-  times=()
-  for i in $(seq "$RUNS"); do
-    t0=$(date +%s%N)
-    "${C[@]}" run --runtime "$rt" --rm "$IMAGE" "r-$short-$i" true
-    times+=($(( ($(date +%s%N) - t0) / 1000 )))
-  done
-  run_ms[$rt]=$(printf '%s\n' "${times[@]}" | median | awk '{printf "%.1f", $1/1000}')
-
   # 2. memory of 20 idle shims
   for i in $(seq 20); do "${C[@]}" run --runtime "$rt" -d "$IMAGE" "m-$short-$i" sleep 100000; done
   shims=()
