@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "cgroup/devices.h"
+#include "linux/files.h"
 
 namespace berth::container {
 
@@ -34,6 +35,29 @@ oci::Resources CgroupResources(const oci::Spec& spec) {
     }
   }
   return r;
+}
+
+Result<Bundle> ReadBundle(const std::string& path, const std::string& state_dir) {
+  Bundle b;
+  b.dir = BERTH_TRY(RealDirectory(path, "bundle"));
+  b.config_text = BERTH_TRY(linux::ReadFile(b.dir + "/config.json"));
+  b.spec = BERTH_TRY(oci::ParseSpec(b.config_text));
+  const std::string& root = b.spec.root.path;
+  b.rootfs = BERTH_TRY(RealDirectory(root[0] == '/' ? root : b.dir + "/" + root, "root.path"));
+  BERTH_TRY(linux::WriteFileAtomic(state_dir + "/config.json", b.config_text, 0600));
+  return b;
+}
+
+Result<std::unique_ptr<cgroup::Manager>> MakeCgroups(const Runtime& rt, const std::string& id,
+                                                     const oci::Spec& spec) {
+  cgroup::Request request;
+  request.container_id = id;
+  request.cgroups_path = spec.linux ? spec.linux->cgroups_path : "";
+  request.systemd = rt.systemd_cgroup;
+  request.root = rt.cgroup_root;
+  oci::Resources resources = CgroupResources(spec);
+  request.resources = &resources;
+  return cgroup::Manager::Create(request);
 }
 
 }  // namespace berth::container

@@ -2,9 +2,12 @@
 // from one.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "base/result.h"
+#include "cgroup/cgroup.h"
+#include "container/container.h"
 #include "oci/spec.h"
 
 namespace berth::container {
@@ -15,5 +18,21 @@ Result<std::string> RealDirectory(const std::string& path, const std::string& wh
 // The config's device rules first, then runc's default allow list and the
 // devices the config creates (as runc and crun do).
 oci::Resources CgroupResources(const oci::Spec& spec);
+
+// A bundle as create and restore read it.
+struct Bundle {
+  std::string dir;          // realpath of the bundle
+  std::string config_text;  // config.json as read
+  oci::Spec spec;
+  std::string rootfs;       // realpath of root.path
+};
+// Reads `path`'s config.json and resolves its root, then keeps a copy of the config
+// in `state_dir`: poststop hooks and exec read the config as it was at create.
+Result<Bundle> ReadBundle(const std::string& path, const std::string& state_dir);
+
+// The container's cgroups with the config's resources (CgroupResources), made by the
+// driver `rt` names.
+Result<std::unique_ptr<cgroup::Manager>> MakeCgroups(const Runtime& rt, const std::string& id,
+                                                     const oci::Spec& spec);
 
 }  // namespace berth::container

@@ -78,25 +78,14 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
   Rollback rollback;
   rollback.Add([&dir] { (void)dir.Remove(); });
 
-  std::string bundle = BERTH_TRY(RealDirectory(o.bundle, "bundle"));
-  std::string config_text = BERTH_TRY(linux::ReadFile(bundle + "/config.json"));
-  oci::Spec spec = BERTH_TRY(oci::ParseSpec(config_text));
+  Bundle b = BERTH_TRY(ReadBundle(o.bundle, dir.path()));
+  const std::string& bundle = b.dir;
+  const std::string& rootfs = b.rootfs;
+  oci::Spec& spec = b.spec;
   if (!spec.process) return Fail("config.json: process is required to create a container");
   if (spec.process->terminal && o.console_socket.empty() && !o.keep_pty_master)
     return Fail("process.terminal is set: --console-socket is required");
-  std::string root_path = spec.root.path[0] == '/' ? spec.root.path : bundle + "/" + spec.root.path;
-  std::string rootfs = BERTH_TRY(RealDirectory(root_path, "root.path"));
-  // poststop hooks and exec read the config as it was at create.
-  BERTH_TRY(linux::WriteFileAtomic(dir.path() + "/config.json", config_text, 0600));
-
-  cgroup::Request cg_request;
-  cg_request.container_id = o.id;
-  cg_request.cgroups_path = spec.linux ? spec.linux->cgroups_path : "";
-  cg_request.systemd = rt.systemd_cgroup;
-  cg_request.root = rt.cgroup_root;
-  oci::Resources resources = CgroupResources(spec);
-  cg_request.resources = &resources;
-  cg = BERTH_TRY(cgroup::Manager::Create(cg_request));
+  cg = BERTH_TRY(MakeCgroups(rt, o.id, spec));
   rollback.Add([&cg] { (void)cg->Destroy(); });
 
   PlanInputs in;

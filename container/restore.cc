@@ -244,23 +244,13 @@ Result<CreateResult> RestoreContainer(const Runtime& rt, const RestoreOptions& o
     if (!linux::PathExists(dir.path() + "/criu-root")) (void)dir.Remove();
   });
 
-  std::string bundle = BERTH_TRY(RealDirectory(o.bundle, "bundle"));
-  std::string config_text = BERTH_TRY(linux::ReadFile(bundle + "/config.json"));
-  oci::Spec spec = BERTH_TRY(oci::ParseSpec(config_text));
+  Bundle b = BERTH_TRY(ReadBundle(o.bundle, dir.path()));
+  const std::string& bundle = b.dir;
+  const std::string& rootfs = b.rootfs;
+  oci::Spec& spec = b.spec;
   if (spec.process && spec.process->terminal && o.console_socket.empty() && !o.keep_pty_master)
     return Fail("process.terminal is set: --console-socket is required");
-  std::string root_path = spec.root.path[0] == '/' ? spec.root.path : bundle + "/" + spec.root.path;
-  std::string rootfs = BERTH_TRY(RealDirectory(root_path, "root.path"));
-  BERTH_TRY(linux::WriteFileAtomic(dir.path() + "/config.json", config_text, 0600));
-
-  cgroup::Request cg_request;
-  cg_request.container_id = o.id;
-  cg_request.cgroups_path = spec.linux ? spec.linux->cgroups_path : "";
-  cg_request.systemd = rt.systemd_cgroup;
-  cg_request.root = rt.cgroup_root;
-  oci::Resources resources = CgroupResources(spec);
-  cg_request.resources = &resources;
-  cg = BERTH_TRY(cgroup::Manager::Create(cg_request));
+  cg = BERTH_TRY(MakeCgroups(rt, o.id, spec));
   rollback.Add([&cg] { (void)cg->Destroy(); });
 
   BERTH_TRY(PrepareMountPoints(spec, rootfs, bundle));
