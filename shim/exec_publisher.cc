@@ -80,22 +80,11 @@ void ExecPublisher::Publish(std::string topic, const google::protobuf::MessageLi
 
 void ExecPublisher::Flush(std::chrono::milliseconds timeout, std::function<void()> done) {
   if (queue_.empty()) return done();
-  flush_waiters_.push_back(std::move(done));
-  std::weak_ptr<bool> alive = alive_;
-  loop_.RunAfter(timeout, [this, alive] {
-    if (alive.expired() || flush_waiters_.empty()) return;
-    if (!queue_.empty()) LogWarning(std::to_string(queue_.size()) + " events not delivered yet");
-    auto waiters = std::move(flush_waiters_);
-    flush_waiters_.clear();
-    for (auto& w : waiters) w();
-  });
+  flush_.Add(loop_, timeout, [this] { return queue_.size(); }, std::move(done));
 }
 
 void ExecPublisher::CheckFlushed() {
-  if (!queue_.empty() || flush_waiters_.empty()) return;
-  auto waiters = std::move(flush_waiters_);
-  flush_waiters_.clear();
-  for (auto& w : waiters) w();
+  if (queue_.empty()) flush_.Release();
 }
 
 void ExecPublisher::SpawnHead() {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "shim/backoff.h"
+#include "shim/flush_waiters.h"
 #include "linux/unique_fd.h"
 #include "shim/event_sink.h"
 #include "ttrpc/event_loop.h"
@@ -74,7 +75,7 @@ class ExecPublisher : public EventSink {
   bool retry_scheduled_ = false;
   Backoff backoff_;
   uint64_t delivered_ = 0;
-  std::vector<std::function<void()>> flush_waiters_;
+  FlushWaiters flush_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

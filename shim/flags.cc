@@ -1,5 +1,10 @@
 #include "shim/flags.h"
 
+#include <cstdio>
+
+#include "linux/exe_seal.h"
+#include "shim/options.h"
+
 namespace berth::shim {
 
 Result<Flags> ParseFlags(const std::vector<std::string>& args) {
@@ -48,6 +53,25 @@ Result<Flags> ParseFlags(const std::vector<std::string>& args) {
   }
   if (i < args.size()) f.action = args[i];
   return f;
+}
+
+std::expected<Flags, int> ParseCommandLine(int argc, char** argv, const char* version) {
+  auto flags = ParseFlags(std::vector<std::string>(argv + 1, argv + argc));
+  if (!flags) {
+    std::fprintf(stderr, "%s\n", flags.error().message.c_str());
+    return std::unexpected(2);
+  }
+  if (flags->version) {
+    std::printf("%s:\n  Version:  %s\n  Revision: berth\n\n", argv[0], version);
+    return std::unexpected(0);
+  }
+  return *std::move(flags);
+}
+
+bool ReexecSealedOrReport(char** argv, const char* program) {
+  auto sealed = linux::ReexecSealed(argv, std::string(kDefaultStateRoot) + "/.exe-seal");
+  if (!sealed) std::fprintf(stderr, "%s: %s\n", program, sealed.error().message.c_str());
+  return static_cast<bool>(sealed);
 }
 
 }  // namespace berth::shim

@@ -6,6 +6,7 @@
 //     runtime/v1/shim/client newCommand), in the bundle, the socket as fd 3.
 #pragma once
 
+#include <expected>
 #include <string>
 #include <vector>
 
@@ -32,5 +33,14 @@ struct Flags {
 };
 
 Result<Flags> ParseFlags(const std::vector<std::string>& args);
+
+// The head of both shims' main: the flags, or the status main returns with (a bad
+// flag, reported on stderr; -v, answered with `version` on stdout).
+std::expected<Flags, int> ParseCommandLine(int argc, char** argv, const char* version);
+
+// CVE-2019-5736: a shim process that clones container processes runs from a sealed
+// copy of its binary that no container can write (linux::ReexecSealed; the pid, fds and
+// arguments stay). False, with the reason on stderr, if no sealed copy could be run.
+bool ReexecSealedOrReport(char** argv, const char* program);
 
 }  // namespace berth::shim

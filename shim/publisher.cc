@@ -52,26 +52,12 @@ void Publisher::Publish(std::string topic, const google::protobuf::MessageLite& 
 }
 
 void Publisher::Flush(std::chrono::milliseconds timeout, std::function<void()> done) {
-  if (queue_.empty()) {
-    done();
-    return;
-  }
-  flush_waiters_.push_back(std::move(done));
-  std::weak_ptr<bool> alive = alive_;
-  loop_.RunAfter(timeout, [this, alive] {
-    if (alive.expired()) return;
-    if (!queue_.empty()) LogWarning(std::to_string(queue_.size()) + " events not delivered");
-    auto waiters = std::move(flush_waiters_);
-    flush_waiters_.clear();
-    for (auto& w : waiters) w();
-  });
+  if (queue_.empty()) return done();
+  flush_.Add(loop_, timeout, [this] { return queue_.size(); }, std::move(done));
 }
 
 void Publisher::CheckFlushed() {
-  if (!queue_.empty() || flush_waiters_.empty()) return;
-  auto waiters = std::move(flush_waiters_);
-  flush_waiters_.clear();
-  for (auto& w : waiters) w();
+  if (queue_.empty()) flush_.Release();
 }
 
 void Publisher::SendHead() {

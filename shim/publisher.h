@@ -19,6 +19,7 @@
 #include <google/protobuf/message_lite.h>
 
 #include "shim/backoff.h"
+#include "shim/flush_waiters.h"
 #include "shim/event_sink.h"
 #include "ttrpc/client.h"
 #include "ttrpc/event_loop.h"
@@ -62,7 +63,7 @@ class Publisher : public EventSink {
   bool retry_scheduled_ = false;
   Backoff backoff_;
   uint64_t delivered_ = 0;
-  std::vector<std::function<void()>> flush_waiters_;
+  FlushWaiters flush_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
