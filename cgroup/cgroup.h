@@ -54,6 +54,24 @@ Result<Paths> PathsFromJson(const std::string& json);
 
 struct Stats;  // defined in stats.h
 
+// What a container's first process needs to join its cgroups by itself. A move by
+// pid (a write to cgroup.procs) takes the kernel's cgroup_threadgroup_rwsem for
+// writing, and the first writer after a quiet spell waits for an RCU grace period
+// (4-20 ms here) holding cgroup_mutex. A single-threaded process that writes "0" to a
+// v1 "tasks" file moves only itself and takes no such lock, and one born into its v2
+// cgroup by clone3(CLONE_INTO_CGROUP) only takes it for reading (docs/cgroups.md).
+struct SelfJoin {
+  linux::UniqueFd unified_dir;            // the v2 directory, for CLONE_INTO_CGROUP
+  std::vector<linux::UniqueFd> v1_tasks;  // "<dir>/tasks" of each v1 hierarchy, write-only
+  std::vector<std::string> v1_dirs;       // the same directories, for error messages
+};
+
+// Which part of SelfJoin the process did: the rest is done by pid.
+struct SelfJoined {
+  bool unified = false;
+  bool v1 = false;
+};
+
 class Manager {
  public:
   virtual ~Manager() = default;
@@ -70,6 +88,15 @@ class Manager {
   // first call starts the transient scope with `pid` in it (systemd refuses an empty
   // scope) and applies the resources given to Create.
   virtual Result<void> AddProcess(pid_t pid) = 0;
+  // The files for the container's first process to join by itself (opened by the
+  // caller, so the kernel checks the caller's credentials); empty where the driver
+  // places processes itself (systemd starting its scope) or the tree is not cgroupfs.
+  virtual Result<SelfJoin> PrepareSelfJoin() { return SelfJoin{}; }
+  // After PrepareSelfJoin: moves `pid` by pid into the hierarchies it did not join.
+  virtual Result<void> CompleteJoin(pid_t pid, SelfJoined joined) {
+    (void)joined;
+    return AddProcess(pid);
+  }
   // `update`: applies the resources given (only the fields that are set).
   virtual Result<void> Update(const oci::Resources& resources) = 0;
   // Freezes or thaws every process and waits until the kernel reports it done.

@@ -1,6 +1,9 @@
 #include "cgroup/fs_manager.h"
 
+#include <fcntl.h>
+#include <linux/magic.h>
 #include <signal.h>
+#include <sys/vfs.h>
 #include <time.h>
 
 #include <algorithm>
@@ -14,6 +17,7 @@
 #include "cgroup/stats.h"
 #include "cgroup/v1.h"
 #include "cgroup/v2.h"
+#include "linux/files.h"
 
 namespace berth::cgroup {
 namespace {
@@ -126,6 +130,37 @@ Result<std::unique_ptr<FsManager>> FsManager::Create(const Request& request) {
 Result<void> FsManager::AddProcess(pid_t pid) {
   for (const auto& dir : ContainerDirs(paths_))
     BERTH_TRY(fs::Write(dir, "cgroup.procs", std::to_string(pid)));
+  return {};
+}
+
+// Only a real cgroupfs moves a process: tests run managers over plain directories.
+bool OnCgroupFs(int fd) {
+  struct statfs st;
+  return ::fstatfs(fd, &st) == 0 &&
+         (st.f_type == CGROUP_SUPER_MAGIC || st.f_type == CGROUP2_SUPER_MAGIC);
+}
+
+Result<SelfJoin> FsManager::PrepareSelfJoin() {
+  SelfJoin join;
+  for (const auto& dir : ContainerDirs(paths_)) {
+    if (HasUnified(paths_) && dir == paths_.unified) {
+      join.unified_dir = BERTH_TRY(linux::Open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (!OnCgroupFs(join.unified_dir.get())) return SelfJoin{};
+    } else {
+      join.v1_tasks.push_back(BERTH_TRY(linux::Open(fs::Join(dir, "tasks"), O_WRONLY | O_CLOEXEC)));
+      if (!OnCgroupFs(join.v1_tasks.back().get())) return SelfJoin{};
+      join.v1_dirs.push_back(dir);
+    }
+  }
+  return join;
+}
+
+Result<void> FsManager::CompleteJoin(pid_t pid, SelfJoined joined) {
+  for (const auto& dir : ContainerDirs(paths_)) {
+    bool unified = HasUnified(paths_) && dir == paths_.unified;
+    if (unified ? joined.unified : joined.v1) continue;
+    BERTH_TRY(fs::Write(dir, "cgroup.procs", std::to_string(pid)));
+  }
   return {};
 }
 

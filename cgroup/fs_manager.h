@@ -18,6 +18,8 @@ class FsManager : public Manager {
 
   const Paths& paths() const override { return paths_; }
   Result<void> AddProcess(pid_t pid) override;
+  Result<SelfJoin> PrepareSelfJoin() override;
+  Result<void> CompleteJoin(pid_t pid, SelfJoined joined) override;
   Result<void> Update(const oci::Resources& resources) override;
   Result<void> Freeze() override;
   Result<void> Thaw() override;

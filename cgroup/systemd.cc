@@ -342,6 +342,16 @@ class SystemdManager final : public FsManager {
     return {};
   }
 
+  // Until systemd started the scope, it is systemd that places the first process.
+  Result<SelfJoin> PrepareSelfJoin() override {
+    if (!started_) return SelfJoin{};
+    return FsManager::PrepareSelfJoin();
+  }
+  Result<void> CompleteJoin(pid_t pid, SelfJoined joined) override {
+    if (!started_) return AddProcess(pid);
+    return FsManager::CompleteJoin(pid, joined);
+  }
+
   Result<void> Update(const oci::Resources& resources) override {
     oci::Resources r = resources;
     // CPUQuotaPerSecUSec needs the quota and the period: keep the one not given.

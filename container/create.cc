@@ -148,8 +148,10 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
     maps.gid = spec.linux->gid_mappings;
   }
   LaunchHooks hooks;
-  hooks.place = [&](pid_t pid) -> Result<void> {
-    BERTH_TRY_CTX(cg->AddProcess(pid), "join the container's cgroup");
+  cgroup::SelfJoin self_join = BERTH_TRY_CTX(cg->PrepareSelfJoin(), "join the container's cgroup");
+  BERTH_TRY(PlanSelfJoin(plan, self_join));
+  hooks.place = [&](pid_t pid, cgroup::SelfJoined joined) -> Result<void> {
+    BERTH_TRY_CTX(cg->CompleteJoin(pid, joined), "join the container's cgroup");
     if (spec.process->oom_score_adj)
       BERTH_TRY_CTX(WriteOomScoreAdj(pid, *spec.process->oom_score_adj), "process.oomScoreAdj");
     return {};

@@ -131,9 +131,12 @@ Result<ExecResult> Exec(const Runtime& rt, const ExecOptions& o) {
 
   std::unique_ptr<cgroup::Manager> cg;
   if (!record.cgroup.empty()) cg = BERTH_TRY(LoadCgroup(record));
+  cgroup::SelfJoin self_join;
+  if (cg) self_join = BERTH_TRY_CTX(cg->PrepareSelfJoin(), "join the container's cgroup");
+  BERTH_TRY(PlanSelfJoin(plan, self_join));
   LaunchHooks hooks;
-  hooks.place = [&](pid_t pid) -> Result<void> {
-    if (cg) BERTH_TRY_CTX(cg->AddProcess(pid), "join the container's cgroup");
+  hooks.place = [&](pid_t pid, cgroup::SelfJoined joined) -> Result<void> {
+    if (cg) BERTH_TRY_CTX(cg->CompleteJoin(pid, joined), "join the container's cgroup");
     if (o.process.oom_score_adj)
       BERTH_TRY_CTX(WriteOomScoreAdj(pid, *o.process.oom_score_adj), "process.oomScoreAdj");
     return {};

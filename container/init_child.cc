@@ -406,8 +406,21 @@ void JoinContainer(InitContext& ctx) noexcept {
   plan.join_pidfd = -1;
 }
 
+// The first process moves itself into each v1 hierarchy while it is single-threaded,
+// and before any namespace changes who it is (cgroup::SelfJoin says why).
+void JoinCgroupsByItself(InitContext& ctx) noexcept {
+  InitPlan& plan = ctx.plan;
+  for (size_t i = 0; i < plan.cgroup_tasks_fds.size(); ++i) {
+    if (::write(plan.cgroup_tasks_fds[i], "0", 1) < 0)
+      ctx.Fail(errno, "join the container's cgroup ", plan.cgroup_tasks_dirs[i].c_str());
+    ::close(plan.cgroup_tasks_fds[i]);
+  }
+  plan.cgroup_tasks_fds.clear();  // a second stage inherits the cgroups
+}
+
 void RunStage1(InitPlan& plan) noexcept {
   InitContext ctx(plan);
+  JoinCgroupsByItself(ctx);
   CloseOtherFds(plan);
   ResetSignals();
   // Not dumpable while in the container's namespaces (CVE-2019-5736).
@@ -443,6 +456,7 @@ void RunStage1(InitPlan& plan) noexcept {
 
 void RunInit(InitPlan& plan) noexcept {
   InitContext ctx(plan);
+  JoinCgroupsByItself(ctx);
   CloseOtherFds(plan);
   ResetSignals();
   // Not dumpable until execve: nothing in the container may ptrace us or open

@@ -179,6 +179,12 @@ struct InitPlan {
   std::vector<HookCommand> create_container_hooks;
   std::vector<HookCommand> start_container_hooks;
 
+  // The first process joins the container's cgroups by itself (cgroup::SelfJoin):
+  // it is cloned into the v2 one, then writes "0" to each v1 "tasks" file and closes it.
+  int cgroup_dir_fd = -1;
+  std::vector<int> cgroup_tasks_fds;
+  std::vector<std::string> cgroup_tasks_dirs;
+
   // Communication.
   int sync_fd = -1;       // init's end of the socketpair (for exec, open until execve)
   int state_dir_fd = -1;  // O_PATH fd of the state dir, for exec.fifo

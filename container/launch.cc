@@ -112,17 +112,23 @@ Result<void> DriveStage1(int sock, pid_t stage1, const IdMaps& maps, LaunchedIni
   }
 }
 
-Result<void> DriveInit(int sock, const LaunchHooks& hooks, LaunchedInit& out) {
-  // Init starts on its mounts at once; joining the cgroup (a v1 cgroup.procs
-  // write waits for an RCU grace period, several ms) overlaps with that work.
-  BERTH_TRY(Send(sock, SyncType::kGo, out.pid));
-  if (hooks.place) BERTH_TRY(hooks.place(out.pid));
-  if (auto sent = Send(sock, SyncType::kCgroupJoined); !sent) {
-    // Init failed meanwhile: its own report says why, better than EPIPE.
-    auto report = Receive(sock);
-    if (report && report->msg.type == SyncType::kError) return Fail(InitError(report->msg));
-    return sent;
-  }
+// A send that fails because init failed meanwhile: its own report says why,
+// better than EPIPE.
+Result<void> SendOrReport(int sock, SyncType type, int32_t value = 0) {
+  auto sent = Send(sock, type, value);
+  if (sent) return {};
+  auto report = Receive(sock);
+  if (report && report->msg.type == SyncType::kError) return Fail(InitError(report->msg));
+  return sent;
+}
+
+Result<void> DriveInit(int sock, const LaunchHooks& hooks, cgroup::SelfJoined joined,
+                       LaunchedInit& out) {
+  // Init starts on its mounts at once; what is left of joining the cgroup overlaps
+  // with that work.
+  BERTH_TRY(SendOrReport(sock, SyncType::kGo, out.pid));
+  if (hooks.place) BERTH_TRY(hooks.place(out.pid, joined));
+  BERTH_TRY(SendOrReport(sock, SyncType::kCgroupJoined));
   for (;;) {
     Received r = BERTH_TRY(Receive(sock));
     switch (r.msg.type) {
@@ -173,6 +179,29 @@ Result<void> WriteIdMaps(pid_t pid, const IdMaps& maps) {
   return {};
 }
 
+Result<void> PlanSelfJoin(InitPlan& plan, cgroup::SelfJoin& join) {
+  // Above the fds the process is to receive, as the sync socket.
+  int lowest = 3 + plan.preserve_fds;
+  auto above = [lowest](linux::UniqueFd& fd) -> Result<void> {
+    if (fd.get() >= lowest) return {};
+    int moved = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, lowest);
+    if (moved < 0) return ErrnoError("move a cgroup fd");
+    fd.reset(moved);
+    return {};
+  };
+  if (join.unified_dir) {
+    BERTH_TRY(above(join.unified_dir));
+    plan.cgroup_dir_fd = join.unified_dir.get();
+  }
+  plan.cgroup_tasks_fds.clear();
+  for (auto& fd : join.v1_tasks) {
+    BERTH_TRY(above(fd));
+    plan.cgroup_tasks_fds.push_back(fd.get());
+  }
+  plan.cgroup_tasks_dirs = join.v1_dirs;
+  return {};
+}
+
 Result<LaunchedInit> LaunchInit(InitPlan& plan, const IdMaps& maps, const LaunchHooks& hooks) {
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
@@ -191,7 +220,15 @@ Result<LaunchedInit> LaunchInit(InitPlan& plan, const IdMaps& maps, const Launch
 
   int pidfd = -1;
   uint64_t flags = CLONE_PIDFD | (plan.two_stage ? 0 : plan.clone_flags);
-  pid_t pid = linux::Clone3(flags, &pidfd);
+  cgroup::SelfJoined joined{.unified = plan.cgroup_dir_fd >= 0,
+                            .v1 = !plan.cgroup_tasks_fds.empty()};
+  pid_t pid = linux::Clone3(flags | (joined.unified ? CLONE_INTO_CGROUP : 0), &pidfd,
+                            SIGCHLD, plan.cgroup_dir_fd);
+  if (pid < 0 && joined.unified) {
+    // The kernel refused the v2 cgroup at clone time; a move by pid says why, or works.
+    joined.unified = false;
+    pid = linux::Clone3(flags, &pidfd);
+  }
   if (pid == 0) {
     ::close(ours.get());
     if (plan.two_stage) RunStage1(plan);
@@ -221,7 +258,7 @@ Result<LaunchedInit> LaunchInit(InitPlan& plan, const IdMaps& maps, const Launch
       if (!r) return fail(std::move(r.error()));
     }
   }
-  auto r = DriveInit(ours.get(), hooks, out);
+  auto r = DriveInit(ours.get(), hooks, joined, out);
   if (!r) return fail(std::move(r.error()));
   if (plan.exec) {
     auto w = WaitForExecve(ours.get());

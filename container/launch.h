@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "cgroup/cgroup.h"
 #include "container/init_plan.h"
 #include "linux/unique_fd.h"
 #include "oci/spec.h"
@@ -16,8 +17,9 @@
 namespace berth::container {
 
 struct LaunchHooks {
-  // Once the init exists, before it goes on: cgroup placement, oom_score_adj.
-  std::function<Result<void>(pid_t)> place;
+  // Once the init exists, before it goes on: cgroup placement of what it did not
+  // join by itself (PlanSelfJoin), oom_score_adj.
+  std::function<Result<void>(pid_t, cgroup::SelfJoined)> place;
   // When the init asks for the prestart/createRuntime hooks.
   std::function<Result<void>(pid_t)> run_hooks;
 };
@@ -35,6 +37,10 @@ struct LaunchedInit {
 struct IdMaps {
   std::vector<oci::IdMapping> uid, gid;
 };
+
+// Lets the first process LaunchInit clones join the cgroups in `join` by itself;
+// `join` owns the fds and must outlive LaunchInit.
+Result<void> PlanSelfJoin(InitPlan& plan, cgroup::SelfJoin& join);
 
 // On failure the init is killed and reaped before returning.
 Result<LaunchedInit> LaunchInit(InitPlan& plan, const IdMaps& maps, const LaunchHooks& hooks);

@@ -13,10 +13,11 @@
 
 namespace berth::linux {
 
-pid_t Clone3(uint64_t flags, int* pidfd, int exit_signal) noexcept {
+pid_t Clone3(uint64_t flags, int* pidfd, int exit_signal, int cgroup_fd) noexcept {
   clone_args args;
   std::memset(&args, 0, sizeof args);
   args.flags = flags;
+  if (flags & CLONE_INTO_CGROUP) args.cgroup = static_cast<uint64_t>(cgroup_fd);
   // clone3 refuses an exit signal with CLONE_PARENT: the child inherits ours.
   args.exit_signal = (flags & CLONE_PARENT) ? 0 : static_cast<uint64_t>(exit_signal);
   if (flags & CLONE_PIDFD) args.pidfd = reinterpret_cast<uint64_t>(pidfd);

@@ -15,8 +15,10 @@
 namespace berth::linux {
 
 // clone3(2) without a new stack (fork semantics). Returns 0 in the child, the
-// child's pid in the parent, -errno on failure. With CLONE_PIDFD, *pidfd is set.
-pid_t Clone3(uint64_t flags, int* pidfd = nullptr, int exit_signal = 17 /*SIGCHLD*/) noexcept;
+// child's pid in the parent, -errno on failure. With CLONE_PIDFD, *pidfd is set;
+// with CLONE_INTO_CGROUP the child starts in the v2 cgroup directory `cgroup_fd`.
+pid_t Clone3(uint64_t flags, int* pidfd = nullptr, int exit_signal = 17 /*SIGCHLD*/,
+             int cgroup_fd = -1) noexcept;
 
 Result<UniqueFd> PidfdOpen(pid_t pid);
 Result<void> PidfdSendSignal(int pidfd, int signal);

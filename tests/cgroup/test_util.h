@@ -3,7 +3,9 @@
 // cgroups even when an assertion fails.
 #pragma once
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/sched.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -22,6 +24,7 @@
 
 #include "cgroup/cgroup.h"
 #include "cgroup/fs.h"
+#include "linux/process.h"
 
 namespace berth::cgroup::testing {
 
@@ -174,6 +177,41 @@ class LeftoverGuard : public ::testing::Environment {
       (void)fs::RemoveDir(d, 1000);
     }
   }
+};
+
+// What a container's first process does with PrepareSelfJoin (container/launch.cc):
+// born into the unified directory by clone3(CLONE_INTO_CGROUP), then "0" to each v1
+// "tasks" file. Reports the errno of the first failed write (0: all done), then waits.
+class SelfJoiningChild {
+ public:
+  explicit SelfJoiningChild(const SelfJoin& join) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) < 0) return;
+    uint64_t flags = join.unified_dir ? CLONE_INTO_CGROUP : 0;
+    pid_ = linux::Clone3(flags, nullptr, SIGCHLD, join.unified_dir.get());
+    if (pid_ == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      int err = 0;
+      for (const auto& fd : join.v1_tasks)
+        if (err == 0 && ::write(fd.get(), "0", 1) < 0) err = errno;
+      (void)::write(fds[1], &err, sizeof err);
+      for (;;) ::pause();
+    }
+    ::close(fds[1]);
+    if (pid_ > 0 && ::read(fds[0], &err_, sizeof err_) != sizeof err_) err_ = -1;
+    ::close(fds[0]);
+  }
+  ~SelfJoiningChild() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+  pid_t pid() const { return pid_; }
+  int error() const { return err_; }
+
+ private:
+  pid_t pid_ = -1;
+  int err_ = -1;
 };
 
 }  // namespace berth::cgroup::testing

@@ -287,6 +287,57 @@ TEST(CgroupV1, AddProcessPidsFreezeThawKill) {
   EXPECT_EQ(WTERMSIG(status), SIGTERM);
 }
 
+void ExpectInEveryHierarchy(const Manager& m, pid_t pid, const std::string& name) {
+  auto in = ReadProcCgroup(pid);
+  ASSERT_TRUE(in) << in.error().message;
+  for (const auto& [controller, dir] : m.paths().v1)
+    EXPECT_EQ((*in)[controller], "/" + name) << controller;
+  if (!m.paths().unified.empty()) EXPECT_EQ((*in)[""], "/" + name) << "unified";
+}
+
+TEST(CgroupV1, SelfJoinPlacesTheFirstProcessEverywhere) {
+  REQUIRE_V1();
+  std::string name = UniqueName();
+  auto m = Manager::Create(Request{.container_id = name});
+  ASSERT_TRUE(m) << m.error().message;
+  Cleanup cleanup(m->get());
+  auto join = (*m)->PrepareSelfJoin();
+  ASSERT_TRUE(join) << join.error().message;
+  size_t v1_dirs = AllDirs((*m)->paths()).size() - ((*m)->paths().unified.empty() ? 0 : 1);
+  EXPECT_EQ(join->v1_tasks.size(), v1_dirs);
+  EXPECT_EQ(join->unified_dir.ok(), !(*m)->paths().unified.empty());
+
+  SelfJoiningChild child(*join);
+  ASSERT_GT(child.pid(), 0);
+  ASSERT_EQ(child.error(), 0) << std::strerror(child.error());
+  ASSERT_TRUE((*m)->CompleteJoin(child.pid(), SelfJoined{.unified = true, .v1 = true}));
+  ExpectInEveryHierarchy(**m, child.pid(), name);
+  auto pids = (*m)->Pids();
+  ASSERT_TRUE(pids) << pids.error().message;
+  EXPECT_EQ(*pids, std::vector<pid_t>{child.pid()});
+}
+
+TEST(CgroupV1, CompleteJoinMovesByPidOnlyWhatWasNotJoined) {
+  REQUIRE_V1();
+  std::string name = UniqueName();
+  auto m = Manager::Create(Request{.container_id = name});
+  ASSERT_TRUE(m) << m.error().message;
+  Cleanup cleanup(m->get());
+  if ((*m)->paths().unified.empty()) GTEST_SKIP() << "no unified hierarchy beside v1";
+  Child child;
+  auto before = ReadProcCgroup(child.pid());
+  ASSERT_TRUE(before);
+  // "v1 joined by itself": only the unified directory is written.
+  ASSERT_TRUE((*m)->CompleteJoin(child.pid(), SelfJoined{.unified = false, .v1 = true}));
+  auto after = ReadProcCgroup(child.pid());
+  ASSERT_TRUE(after);
+  EXPECT_EQ((*after)[""], "/" + name);
+  for (const auto& [controller, dir] : (*m)->paths().v1)
+    EXPECT_EQ((*after)[controller], (*before)[controller]) << controller << " was moved";
+  ASSERT_TRUE((*m)->CompleteJoin(child.pid(), SelfJoined{}));
+  ExpectInEveryHierarchy(**m, child.pid(), name);
+}
+
 TEST(CgroupV1, LegacyModeKillsWithFreezeAndSignals) {
   REQUIRE_V1();
   // The same directories driven as on a v1-only host: no cgroup.kill, no unified dir.

@@ -62,6 +62,28 @@ TEST(CgroupV2Real, PlacementAndDestroy) {
   EXPECT_EQ(ReadText(root + "/cgroup.subtree_control"), before);
 }
 
+TEST(CgroupV2Real, SelfJoinIsACloneIntoTheCgroup) {
+  REQUIRE_UNIFIED();
+  std::string name = UniqueName();
+  auto m = Manager::Create(Request{.container_id = name, .root = root});
+  ASSERT_TRUE(m) << m.error().message;
+  Cleanup cleanup(m->get());
+  auto join = (*m)->PrepareSelfJoin();
+  ASSERT_TRUE(join) << join.error().message;
+  ASSERT_TRUE(join->unified_dir.ok());
+  EXPECT_TRUE(join->v1_tasks.empty());
+  SelfJoiningChild child(*join);
+  ASSERT_GT(child.pid(), 0);
+  ASSERT_EQ(child.error(), 0);
+  ASSERT_TRUE((*m)->CompleteJoin(child.pid(), SelfJoined{.unified = true}));
+  auto in = ReadProcCgroup(child.pid());
+  ASSERT_TRUE(in);
+  EXPECT_EQ((*in)[""], "/" + name);
+  auto pids = (*m)->Pids();
+  ASSERT_TRUE(pids) << pids.error().message;
+  EXPECT_EQ(*pids, std::vector<pid_t>{child.pid()});
+}
+
 TEST(CgroupV2Real, FreezeWaitsForFrozenAndThaws) {
   REQUIRE_UNIFIED();
   std::string name = UniqueName();
@@ -248,6 +270,18 @@ class FakeTree : public ::testing::Test {
 
   std::string root_, name_;
 };
+
+// A plain directory tree moves no process: the first process must not believe it
+// joined by writing "0" to a regular file.
+TEST_F(FakeTree, NoSelfJoinOffCgroupfs) {
+  oci::Resources r;
+  auto m = Create(r);
+  ASSERT_TRUE(m) << m.error().message;
+  auto join = (*m)->PrepareSelfJoin();
+  ASSERT_TRUE(join) << join.error().message;
+  EXPECT_FALSE(join->unified_dir.ok());
+  EXPECT_TRUE(join->v1_tasks.empty());
+}
 
 TEST_F(FakeTree, CpuConversions) {
   oci::Resources r;

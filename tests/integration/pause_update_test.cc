@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <fstream>
+#include <functional>
+#include <sstream>
 #include <thread>
 
 #include "tests/integration/harness.h"
@@ -37,6 +39,47 @@ size_t Lines(const std::string& s) {
   size_t n = 0;
   for (char c : s) n += c == '\n';
   return n;
+}
+
+// The init joins its cgroups by itself (clone3 into the v2 one, "0" to each v1
+// "tasks"): it must end up in every hierarchy, also from inside a user namespace,
+// where only the runtime's credentials (the files' opener) may move it.
+class Placement : public BerthTest {
+ protected:
+  void ExpectInitInEveryCgroup(const std::function<void(json&)>& edit) {
+    std::string id = NewId();
+    auto c = Berth({"create", "-b", MakeBundle({"sleep", "100"}, edit), id});
+    ASSERT_EQ(c.status, 0) << c.err;
+    pid_t pid = State(id)["pid"].get<int>();
+    std::istringstream lines(ReadFileOrEmpty("/proc/" + std::to_string(pid) + "/cgroup"));
+    int hierarchies = 0;
+    for (std::string line; std::getline(lines, line); ++hierarchies)
+      EXPECT_TRUE(line.ends_with(":/" + id)) << line;
+    EXPECT_GT(hierarchies, 0);
+    std::string tasks = ReadFileOrEmpty("/sys/fs/cgroup/pids/" + id + "/tasks");
+    if (HaveV1("pids")) EXPECT_EQ(Trimmed(tasks), std::to_string(pid));
+    EXPECT_EQ(Berth({"delete", "--force", id}).status, 0);
+  }
+};
+
+TEST_F(Placement, InitIsInEveryCgroupOfTheContainer) {
+  ExpectInitInEveryCgroup([](json&) {});
+}
+
+TEST_F(Placement, InitInAUserNamespaceIsInEveryCgroup) {
+  ExpectInitInEveryCgroup([](json& s) {
+    s["linux"]["namespaces"].push_back({{"type", "user"}});
+    s["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+    s["linux"]["gidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 65536}}};
+  });
+}
+
+TEST_F(Placement, InitThatJoinsAPidNamespaceIsInEveryCgroup) {
+  // A joined pid namespace means two stages: the first one joins, the second inherits.
+  ExpectInitInEveryCgroup([](json& s) {
+    for (auto& ns : s["linux"]["namespaces"])
+      if (ns["type"] == "pid") ns["path"] = "/proc/" + std::to_string(::getpid()) + "/ns/pid";
+  });
 }
 
 class PauseResume : public BerthTest {
