@@ -33,6 +33,13 @@ scripts/make-rootfs.sh "$bundle/rootfs"
 "$BERTH" spec --bundle "$bundle"
 sed -i -e 's/"terminal": true/"terminal": false/' -e 's|^\(\s*\)"sh"$|\1"true"|' "$bundle/config.json"
 
+# Slept before each measured command, PAUSE_MS (default 100): a v1 cgroup move by
+# pid leaves the kernel's cgroup_threadgroup_rwsem in its fast mode for a grace period
+# or two, and a runtime that moves a pid next finds it there; without the pause a
+# runtime gains or loses by whichever ran just before it (docs/benchmarks.md).
+PAUSE_MS=${PAUSE_MS:-100}
+settle() { sleep "$(awk -v ms="$PAUSE_MS" 'BEGIN { print ms / 1000 }')"; }
+
 # bin_of berth|runc|crun: the binary.
 bin_of() { [ "$1" = berth ] && echo "$BERTH" || echo "$1"; }
 median() { sort -n | awk '{a[NR] = $1} END { if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }

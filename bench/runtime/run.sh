@@ -6,6 +6,7 @@
 #           helpers, and the container's process)
 #   cycle   create + start + delete --force of /bin/true: wall time
 # State directories are on tmpfs (/run), as the runtimes' defaults are.
+# PAUSE_MS (default 100) is slept before each measured command (common.sh, `settle`).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${1:-50}
@@ -18,9 +19,11 @@ for i in $(seq 1 "$N"); do
   for k in 0 1 2; do
     rt=${runtimes[$(( (i + k) % 3 ))]}
     bin=$(bin_of $rt)
+    settle
     read -r ms rss st cpu < <("$MEASURE" "$bin" --root "$work/state-$rt" run --bundle "$bundle" "r$i")
     [ "$st" = 0 ] || { echo "$rt run failed (status $st)" >&2; exit 1; }
     echo "$rt run $ms $rss $cpu" >>"$results"
+    settle
     t0=$(date +%s%N)
     "$bin" --root "$work/state-$rt" create --bundle "$bundle" "c$i" >/dev/null
     "$bin" --root "$work/state-$rt" start "c$i"
@@ -37,7 +40,7 @@ for rt in "${runtimes[@]}"; do
   M[$rt.cpu]=$(awk -v r=$rt '$1 == r && $2 == "run" {print $5}' "$results" | median)
   M[$rt.cycle]=$(awk -v r=$rt '$1 == r && $2 == "cycle" {print $3 / 1000}' "$results" | median)
 done
-echo "iterations: $N (medians; $(versions))"
+echo "iterations: $N, pause ${PAUSE_MS} ms (medians; $(versions))"
 printf '%-28s %10s %10s %10s %12s %12s\n' metric berth runc crun berth/crun berth/runc
 for m in run cpu rss cycle; do
   case $m in run) label="run /bin/true (ms)";; cpu) label="run CPU user+sys (ms)";; rss) label="run peak RSS (KiB)";; cycle) label="create+start+delete (ms)";; esac

@@ -25,6 +25,7 @@ for i in $(seq 1 "$N"); do
     v=${variants[$(( (i + k) % 4 ))]}
     root=$work/state-$v
     [ "$v" = berth-cold ] && rm -rf "$root/.seccomp-cache"
+    settle
     read -r ms rss st cpu < <("$MEASURE" "$(bin_of "${v%%-*}")" --root "$root" run --bundle "$bundle" "r$i")
     [ "$st" = 0 ] || { echo "$v run failed (status $st)" >&2; exit 1; }
     echo "$v $ms" >>"$results"
@@ -34,7 +35,7 @@ done
 
 declare -A M
 for v in "${variants[@]}"; do M[$v]=$(awk -v v=$v '$1 == v {print $2}' "$results" | median); done
-echo "iterations: $N (medians of run /bin/true with Docker's default seccomp profile; $(versions))"
+echo "iterations: $N, pause ${PAUSE_MS} ms (medians of run /bin/true with Docker's default seccomp profile; $(versions))"
 printf '%-12s %10s %12s %12s\n' variant ms "x crun" "x runc"
 for v in "${variants[@]}"; do
   printf '%-12s %10s %12s %12s\n' "$v" "${M[$v]}" "$(ratio "${M[$v]}" "${M[crun]}")" "$(ratio "${M[$v]}" "${M[runc]}")"
