@@ -226,4 +226,9 @@ Result<StdioSetup> OpenStdio(const StdioPaths& p, const StdioOwner& owner, const
   return s;
 }
 
+void ReleaseChildEnds(StdioSetup& s, bool failed) {
+  for (auto& fd : s.child) fd.reset();
+  if (failed && s.logger_pidfd) (void)linux::PidfdSendSignal(s.logger_pidfd.get(), SIGKILL);
+}
+
 }  // namespace berth::shim

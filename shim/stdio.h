@@ -48,4 +48,8 @@ struct StdioOwner {
 Result<StdioSetup> OpenStdio(const StdioPaths& paths, const StdioOwner& owner,
                              const std::string& id, const std::string& ns);
 
+// Closes the process's ends once it has them, and stops a logging binary whose
+// process never came to be.
+void ReleaseChildEnds(StdioSetup& s, bool failed);
+
 }  // namespace berth::shim

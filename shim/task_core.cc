@@ -3,6 +3,8 @@
 
 #include <signal.h>
 
+#include <algorithm>
+
 #include "cgroup/oom.h"
 #include "container/status.h"
 #include "github.com/containerd/containerd/api/events/task.pb.h"
@@ -42,6 +44,34 @@ struct StartedInit {
   uint64_t oom_kill_count = 0;
 };
 
+// A container restored from a checkpoint at its Start.
+struct RestoredInit {
+  CreatedInit init;
+  linux::UniqueFd oom;
+  uint64_t oom_kill_count = 0;
+};
+
+// What the shim keeps of berth's record of a container it made: its cgroup, and
+// whether it has a pid namespace of its own.
+void ReadRecordFacts(const container::Runtime& rt, const std::string& id, CreatedInit& out) {
+  auto record = container::ReadRecord(rt.root, id, nullptr);
+  if (!record) return;
+  if (!record->cgroup.empty()) {
+    if (auto paths = cgroup::PathsFromJson(record->cgroup)) out.cgroup = std::move(*paths);
+  }
+  const auto& ns_list = record->new_namespaces;
+  out.own_pid_namespace = std::find(ns_list.begin(), ns_list.end(), "pid") != ns_list.end() ||
+                          record->joined_namespaces.count("pid");
+}
+
+// OOM kills are watched from the start, as runc's shim adds the cgroup then.
+void OpenOomWatch(const std::string& id, const cgroup::Paths& cg, linux::UniqueFd& fd,
+                  uint64_t& count) {
+  if (auto opened = cgroup::OpenOomNotifier(cg)) fd = std::move(*opened);
+  else LogWarning("watch OOM of " + id + ": " + opened.error().message);
+  count = cgroup::OomKillCount(cg).value_or(0);
+}
+
 struct StartedExec {
   pid_t pid = 0;
   linux::UniqueFd pidfd, pty;
@@ -50,13 +80,6 @@ struct StartedExec {
 
 void SetStdio(container::CreateOptions& o, const StdioSetup& s) {
   for (int i = 0; i < 3; ++i) o.stdio[i] = s.child[i] ? s.child[i].get() : -1;
-}
-
-// Closes the process's ends once it has them, and stops a logging binary whose
-// process never came to be.
-void ReleaseChildEnds(StdioSetup& s, bool failed) {
-  for (auto& fd : s.child) fd.reset();
-  if (failed && s.logger_pidfd) (void)linux::PidfdSendSignal(s.logger_pidfd.get(), SIGKILL);
 }
 
 std::string Since(std::chrono::steady_clock::time_point t0) {
@@ -76,6 +99,8 @@ Result<CreatedInit> CreateOnWorker(const task::CreateTaskRequest& req, const Shi
     mounts.push_back({m.type(), m.source(), {m.options().begin(), m.options().end()}});
   BERTH_TRY(MountRootfs(mounts, rootfs));
   LogDebug("create: rootfs mounted at " + Since(t0) + " us");
+  // A checkpoint is restored at Start, as runc's shim does: nothing runs before.
+  if (!req.checkpoint().empty()) return CreatedInit{};
   auto created = [&]() -> Result<CreatedInit> {
     StdioPaths paths{req.stdin(), req.stdout(), req.stderr(), req.terminal()};
     CreatedInit out;
@@ -96,14 +121,7 @@ Result<CreatedInit> CreateOnWorker(const task::CreateTaskRequest& req, const Shi
     out.pid = result->pid;
     out.pidfd = std::move(result->pidfd);
     out.pty = std::move(result->pty_master);
-    if (auto record = container::ReadRecord(rt.root, req.id(), nullptr)) {
-      if (!record->cgroup.empty()) {
-        if (auto paths = cgroup::PathsFromJson(record->cgroup)) out.cgroup = std::move(*paths);
-      }
-      const auto& ns_list = record->new_namespaces;
-      out.own_pid_namespace = std::find(ns_list.begin(), ns_list.end(), "pid") != ns_list.end() ||
-                              record->joined_namespaces.count("pid");
-    }
+    ReadRecordFacts(rt, req.id(), out);
     return out;
   }();
   if (!created && !rootfs.empty()) (void)UnmountAll(rootfs);
@@ -203,9 +221,8 @@ void TaskCore::Create(task::CreateTaskRequest req, Reply r) {
   if (req.id().empty() || req.bundle().empty())
     return r.Fail(InvalidArgument("create: id and bundle are required"));
   if (containers_.count(req.id())) return r.Fail(AlreadyExists("container " + req.id()));
-  if (!req.checkpoint().empty())
-    return r.Fail(NotImplemented("restoring a checkpoint is not supported by berth yet"));
   auto c = std::make_shared<Container>();
+  c->restore_from = req.checkpoint();
   c->options = config_.defaults;
   if (auto applied = ApplyOptions(req.options(), c->options); !applied)
     return r.Fail(Unknown(applied.error().message));
@@ -233,7 +250,8 @@ void TaskCore::Create(task::CreateTaskRequest req, Reply r) {
     Process& init = c->init;
     init.pid = res->pid;
     init.pidfd = std::move(res->pidfd);
-    init.io = std::make_unique<ProcessIo>(loop_, std::move(res->stdio), std::move(res->pty));
+    if (c->restore_from.empty())
+      init.io = std::make_unique<ProcessIo>(loop_, std::move(res->stdio), std::move(res->pty));
     c->cgroup = std::move(res->cgroup);
     c->own_pid_namespace = res->own_pid_namespace;
     events::TaskCreate ev;
@@ -266,16 +284,12 @@ void TaskCore::Start(const task::StartRequest& req, Reply r) {
 }
 
 void TaskCore::StartInit(const ContainerPtr& c, Reply r) {
+  if (!c->restore_from.empty()) return StartRestore(c, std::move(r));
   c->init.phase = Phase::kStarting;
   auto work = [rt = c->runtime, id = c->id, cg = c->cgroup] {
     StartedInit out;
     out.started = container::Start(rt, id);
-    // OOM kills are watched from the start, as runc's shim adds the cgroup then.
-    if (out.started && cg) {
-      if (auto fd = cgroup::OpenOomNotifier(*cg)) out.oom = std::move(*fd);
-      else LogWarning("watch OOM of " + id + ": " + fd.error().message);
-      out.oom_kill_count = cgroup::OomKillCount(*cg).value_or(0);
-    }
+    if (out.started && cg) OpenOomWatch(id, *cg, out.oom, out.oom_kill_count);
     return out;
   };
   Offload(std::move(work), [this, c, r = std::move(r)](StartedInit res) mutable {
@@ -299,6 +313,66 @@ void TaskCore::StartInit(const ContainerPtr& c, Reply r) {
     resp.set_pid(static_cast<uint32_t>(p.pid));
     r.With(resp);
     if (std::exchange(p.exit_held, false)) FinishExit(c, p);
+  });
+}
+
+// The checkpoint given to Create becomes the container now (runc's shim runs
+// `runc restore --detach` at Start): the restored init is the shim's child.
+void TaskCore::StartRestore(const ContainerPtr& c, Reply r) {
+  Process& init = c->init;
+  init.phase = Phase::kStarting;
+  container::RestoreOptions ro;
+  ro.id = c->id;
+  ro.bundle = c->bundle;
+  ro.criu.image_path = c->restore_from;
+  ro.criu.work_path = c->options.criu_work_path;
+  ro.pid_file = c->bundle + "/init.pid";
+  ro.no_pivot = c->options.no_pivot_root;
+  ro.keep_pty_master = init.stdio.terminal;
+  auto work = [rt = c->runtime, ro = std::move(ro), paths = init.stdio, ns = config_.ns,
+               owner = StdioOwner{c->options.io_uid, c->options.io_gid}]() mutable
+      -> Result<RestoredInit> {
+    RestoredInit out;
+    CreatedInit& made = out.init;
+    made.stdio = BERTH_TRY(OpenStdio(paths, owner, ro.id, ns));
+    for (int i = 0; i < 3; ++i)
+      ro.stdio[i] = made.stdio.child[i] ? made.stdio.child[i].get() : -1;
+    auto restored = container::Restore(rt, ro);
+    ReleaseChildEnds(made.stdio, !restored);
+    if (!restored) return Fail(std::move(restored.error()));
+    made.pid = restored->pid;
+    made.pidfd = std::move(restored->pidfd);
+    made.pty = std::move(restored->pty_master);
+    ReadRecordFacts(rt, ro.id, made);
+    if (made.cgroup) OpenOomWatch(ro.id, *made.cgroup, out.oom, out.oom_kill_count);
+    return out;
+  };
+  Offload(std::move(work), [this, c, r = std::move(r)](Result<RestoredInit> res) mutable {
+    Process& p = c->init;
+    if (!res) {
+      p.phase = Phase::kCreated;
+      return r.Fail(Unknown("OCI runtime restore failed: " + res.error().message));
+    }
+    CreatedInit& made = res->init;
+    p.pid = made.pid;
+    p.pidfd = std::move(made.pidfd);
+    p.io = std::make_unique<ProcessIo>(loop_, std::move(made.stdio), std::move(made.pty));
+    c->cgroup = std::move(made.cgroup);
+    c->own_pid_namespace = made.own_pid_namespace;
+    p.phase = Phase::kRunning;
+    events::TaskStart ev;
+    ev.set_container_id(c->id);
+    ev.set_pid(static_cast<uint32_t>(p.pid));
+    publisher_.Publish("/tasks/start", ev);
+    // Watched only now: an exit that is already there comes after the start event.
+    WatchPid(c, p);
+    if (res->oom && !c->removed) {
+      c->oom_kill_count = res->oom_kill_count;
+      WatchOom(c, std::move(res->oom));
+    }
+    task::StartResponse resp;
+    resp.set_pid(static_cast<uint32_t>(p.pid));
+    r.With(resp);
   });
 }
 
@@ -423,7 +497,13 @@ void TaskCore::Delete(const task::DeleteRequest& req, Reply r) {
   if (p->phase == Phase::kCreated) {
     // Never started: kill it, and finish once it is reaped.
     c->delete_requested = true;
-    if (p->pidfd) (void)linux::PidfdSendSignal(p->pidfd.get(), SIGKILL);
+    if (p->pidfd) {
+      (void)linux::PidfdSendSignal(p->pidfd.get(), SIGKILL);
+    } else if (!p->exit) {
+      // A checkpoint never restored: no process, nothing to reap (exit status 0).
+      p->exit = ExitInfo{};
+      FinishExit(c, *p);
+    }
   }
   if (p->exit_published) return DeleteInit(c, std::move(r));
   p->after_exit.push_back([this, c, r = std::move(r)]() mutable { DeleteInit(c, std::move(r)); });
@@ -459,7 +539,7 @@ void TaskCore::DeleteInit(const ContainerPtr& c, Reply r) {
       ev.set_container_id(c->id);
       ev.set_pid(static_cast<uint32_t>(p.pid));
       ev.set_exit_status(p.exit ? p.exit->status : 0);
-      if (p.exit) SetTime(ev.mutable_exited_at(), p.exit->at);
+      if (p.exit && p.exit->at.tv_sec) SetTime(ev.mutable_exited_at(), p.exit->at);
       else SetZeroTime(ev.mutable_exited_at());
       publisher_.Publish("/tasks/delete", ev);
       task::DeleteResponse resp;

@@ -76,6 +76,7 @@ class TaskCore {
   using ContainerPtr = std::shared_ptr<Container>;
 
   void StartInit(const ContainerPtr& c, Reply r);
+  void StartRestore(const ContainerPtr& c, Reply r);
   void StartExec(const ContainerPtr& c, Process& p, Reply r);
   void DeleteInit(const ContainerPtr& c, Reply r);
 

@@ -138,7 +138,8 @@ void TaskCore::PublishExit(const ContainerPtr& c, Process& p) {
   for (auto& w : waiters) {
     containerd::task::v2::WaitResponse resp;
     resp.set_exit_status(p.exit->status);
-    SetTime(resp.mutable_exited_at(), p.exit->at);
+    if (p.exit->at.tv_sec) SetTime(resp.mutable_exited_at(), p.exit->at);
+    else SetZeroTime(resp.mutable_exited_at());  // never ran
     w.With(resp);
   }
   // Last: these may remove `p`.

@@ -71,8 +71,8 @@ void TaskCore::Kill(const task::KillRequest& req, Reply r) {
   Process* p = FindProcess(*c, req.exec_id(), r);
   if (!p) return;
   int signal = static_cast<int>(req.signal());
-  if (!p->exec_id.empty() && !p->pidfd && !p->exit)
-    return r.Fail(FailedPrecondition("process not created"));
+  // An exec not started, or an init whose checkpoint is not restored yet.
+  if (!p->pidfd && !p->exit) return r.Fail(FailedPrecondition("process not created"));
   if (p->exit || !p->pidfd) return r.Fail(ProcessFinished());
   if (p->exec_id.empty() && req.all() && c->cgroup) {
     // Every process of the container: through its cgroup, on a worker.

@@ -62,6 +62,9 @@ struct Container {
   std::string id;
   std::string bundle;
   std::string rootfs;  // <bundle>/rootfs when the shim mounted CreateTaskRequest.rootfs
+  // CreateTaskRequest.checkpoint: the init is restored from it at Start; until then
+  // there is no process (pid 0), as with runc's shim.
+  std::string restore_from;
   bool creating = true;  // Create in flight: a placeholder only
   bool deleting = false;
   bool removed = false;  // gone from the table; late completions do nothing
