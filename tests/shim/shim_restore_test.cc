@@ -32,6 +32,24 @@ class ShimRestoreTest : public ShimApiTest {
     return any.SerializeAsString();
   }
 
+  // A shim whose criu is berth-fake-criu doing `fake_mode`, and a task created in it
+  // from a checkpoint; {nullptr, id} on failure.
+  std::pair<ShimProcess*, std::string> CreatedFromCheckpoint(const char* fake_mode) {
+    ::setenv("BERTH_FAKE_CRIU", fake_mode, 1);
+    std::string id = NewId();
+    std::string bundle = Bundle(id, {"sleep", "1000"});
+    std::string options = FakeCriuOptions();
+    ShimProcess* shim = StartShim(id, bundle, options);
+    ::unsetenv("BERTH_FAKE_CRIU");
+    if (!shim) return {nullptr, id};
+    task::CreateTaskResponse created;
+    ttrpc::Status s =
+        shim->Call("Create", FromCheckpoint(id, bundle, FakeImages(id), options), created);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    EXPECT_EQ(created.pid(), 0u);
+    return {s.ok() ? shim : nullptr, id};
+  }
+
   task::CreateTaskRequest FromCheckpoint(const std::string& id, const std::string& bundle,
                                          const std::string& images, const std::string& options) {
     task::CreateTaskRequest req;
@@ -72,16 +90,8 @@ TEST_P(ShimRestoreTest, NothingRunsBeforeStartAndDeleteNeedsNoProcess) {
 
 TEST_P(ShimRestoreTest, StartRestoresTheCheckpoint) {
   if (!is_berth()) GTEST_SKIP() << "needs berth-fake-criu as the criu binary";
-  ::setenv("BERTH_FAKE_CRIU", "restore-ok", 1);
-  std::string id = NewId();
-  std::string bundle = Bundle(id, {"sleep", "1000"});
-  std::string options = FakeCriuOptions();
-  ShimProcess* shim = StartShim(id, bundle, options);
-  ::unsetenv("BERTH_FAKE_CRIU");
+  auto [shim, id] = CreatedFromCheckpoint("restore-ok");
   ASSERT_TRUE(shim);
-  task::CreateTaskResponse created;
-  ASSERT_TRUE(shim->Call("Create", FromCheckpoint(id, bundle, FakeImages(id), options), created).ok());
-  EXPECT_EQ(created.pid(), 0u);
   task::StartResponse started;
   ttrpc::Status s = shim->Call("Start", WithId<task::StartRequest>(id), started);
   ASSERT_TRUE(s.ok()) << s.ToString();
@@ -106,15 +116,8 @@ TEST_P(ShimRestoreTest, StartRestoresTheCheckpoint) {
 
 TEST_P(ShimRestoreTest, FailedRestoreLeavesTheTaskCreated) {
   if (!is_berth()) GTEST_SKIP() << "needs berth-fake-criu as the criu binary";
-  ::setenv("BERTH_FAKE_CRIU", "restore-fails", 1);
-  std::string id = NewId();
-  std::string bundle = Bundle(id, {"sleep", "1000"});
-  std::string options = FakeCriuOptions();
-  ShimProcess* shim = StartShim(id, bundle, options);
-  ::unsetenv("BERTH_FAKE_CRIU");
+  auto [shim, id] = CreatedFromCheckpoint("restore-fails");
   ASSERT_TRUE(shim);
-  task::CreateTaskResponse created;
-  ASSERT_TRUE(shim->Call("Create", FromCheckpoint(id, bundle, FakeImages(id), options), created).ok());
   ttrpc::Status s = Call(*shim, "Start", WithId<task::StartRequest>(id));
   EXPECT_FALSE(s.ok());
   EXPECT_NE(s.message.find("OCI runtime restore failed"), std::string::npos) << s.message;
