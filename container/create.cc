@@ -151,6 +151,8 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
   cgroup::SelfJoin self_join = BERTH_TRY_CTX(cg->PrepareSelfJoin(), "join the container's cgroup");
   BERTH_TRY(PlanSelfJoin(plan, self_join));
   hooks.place = [&](pid_t pid, cgroup::SelfJoined joined) -> Result<void> {
+    rt.Log(LogLevel::kDebug, "init " + std::to_string(pid) + " joins its cgroups: " +
+                                 SelfJoinedText(joined));
     BERTH_TRY_CTX(cg->CompleteJoin(pid, joined), "join the container's cgroup");
     if (spec.process->oom_score_adj)
       BERTH_TRY_CTX(WriteOomScoreAdj(pid, *spec.process->oom_score_adj), "process.oomScoreAdj");

@@ -136,6 +136,8 @@ Result<ExecResult> Exec(const Runtime& rt, const ExecOptions& o) {
   BERTH_TRY(PlanSelfJoin(plan, self_join));
   LaunchHooks hooks;
   hooks.place = [&](pid_t pid, cgroup::SelfJoined joined) -> Result<void> {
+    rt.Log(LogLevel::kDebug, "exec " + std::to_string(pid) + " joins the container's cgroups: " +
+                                 SelfJoinedText(joined));
     if (cg) BERTH_TRY_CTX(cg->CompleteJoin(pid, joined), "join the container's cgroup");
     if (o.process.oom_score_adj)
       BERTH_TRY_CTX(WriteOomScoreAdj(pid, *o.process.oom_score_adj), "process.oomScoreAdj");

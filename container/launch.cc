@@ -179,6 +179,11 @@ Result<void> WriteIdMaps(pid_t pid, const IdMaps& maps) {
   return {};
 }
 
+std::string SelfJoinedText(cgroup::SelfJoined joined) {
+  return std::string("v2 at clone: ") + (joined.unified ? "yes" : "no") +
+         ", v1 by itself: " + (joined.v1 ? "yes" : "no");
+}
+
 Result<void> PlanSelfJoin(InitPlan& plan, cgroup::SelfJoin& join) {
   // Above the fds the process is to receive, as the sync socket.
   int lowest = 3 + plan.preserve_fds;

@@ -42,6 +42,9 @@ struct IdMaps {
 // `join` owns the fds and must outlive LaunchInit.
 Result<void> PlanSelfJoin(InitPlan& plan, cgroup::SelfJoin& join);
 
+// "v2 at clone: yes, v1 by itself: no", for the debug log.
+std::string SelfJoinedText(cgroup::SelfJoined joined);
+
 // On failure the init is killed and reaped before returning.
 Result<LaunchedInit> LaunchInit(InitPlan& plan, const IdMaps& maps, const LaunchHooks& hooks);
 

@@ -32,6 +32,13 @@ bool HaveV1(const std::string& controller) {
   return ::stat(("/sys/fs/cgroup/" + controller + "/cgroup.procs").c_str(), &st) == 0;
 }
 
+// A v2 hierarchy beside v1 (hybrid) or alone (unified).
+bool HaveUnified() {
+  struct stat st;
+  return ::stat("/sys/fs/cgroup/unified/cgroup.procs", &st) == 0 ||
+         ::stat("/sys/fs/cgroup/cgroup.procs", &st) == 0;
+}
+
 #define REQUIRE_V1(controller) \
   if (!HaveV1(controller)) GTEST_SKIP() << controller << " is not a v1 hierarchy here"
 
@@ -48,8 +55,14 @@ class Placement : public BerthTest {
  protected:
   void ExpectInitInEveryCgroup(const std::function<void(json&)>& edit) {
     std::string id = NewId();
-    auto c = Berth({"create", "-b", MakeBundle({"sleep", "100"}, edit), id});
+    std::string log = dir_ + "/" + id + ".log";
+    auto c = Berth({"--debug", "--log", log, "create", "-b", MakeBundle({"sleep", "100"}, edit), id});
     ASSERT_EQ(c.status, 0) << c.err;
+    // By itself, not moved by pid (which would work too, only slower): the debug log
+    // says which way it went.
+    std::string unified = HaveUnified() ? "yes" : "no";
+    std::string way = "v2 at clone: " + unified + ", v1 by itself: " + (HaveV1("pids") ? "yes" : "no");
+    EXPECT_NE(ReadFileOrEmpty(log).find(way), std::string::npos) << ReadFileOrEmpty(log);
     pid_t pid = State(id)["pid"].get<int>();
     std::istringstream lines(ReadFileOrEmpty("/proc/" + std::to_string(pid) + "/cgroup"));
     int hierarchies = 0;
