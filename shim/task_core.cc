@@ -300,20 +300,26 @@ void TaskCore::StartInit(const ContainerPtr& c, Reply r) {
       if (std::exchange(p.exit_held, false)) FinishExit(c, p);
       return;
     }
-    p.phase = Phase::kRunning;
-    events::TaskStart ev;
-    ev.set_container_id(c->id);
-    ev.set_pid(static_cast<uint32_t>(p.pid));
-    publisher_.Publish("/tasks/start", ev);
-    if (res.oom && !c->removed) {
-      c->oom_kill_count = res.oom_kill_count;
-      WatchOom(c, std::move(res.oom));
-    }
-    task::StartResponse resp;
-    resp.set_pid(static_cast<uint32_t>(p.pid));
-    r.With(resp);
+    InitRunning(c, std::move(res.oom), res.oom_kill_count, r);
     if (std::exchange(p.exit_held, false)) FinishExit(c, p);
   });
+}
+
+void TaskCore::InitRunning(const ContainerPtr& c, linux::UniqueFd oom, uint64_t oom_kill_count,
+                           Reply& r) {
+  Process& p = c->init;
+  p.phase = Phase::kRunning;
+  events::TaskStart ev;
+  ev.set_container_id(c->id);
+  ev.set_pid(static_cast<uint32_t>(p.pid));
+  publisher_.Publish("/tasks/start", ev);
+  if (oom && !c->removed) {
+    c->oom_kill_count = oom_kill_count;
+    WatchOom(c, std::move(oom));
+  }
+  task::StartResponse resp;
+  resp.set_pid(static_cast<uint32_t>(p.pid));
+  r.With(resp);
 }
 
 // The checkpoint given to Create becomes the container now (runc's shim runs
@@ -359,20 +365,9 @@ void TaskCore::StartRestore(const ContainerPtr& c, Reply r) {
     p.io = std::make_unique<ProcessIo>(loop_, std::move(made.stdio), std::move(made.pty));
     c->cgroup = std::move(made.cgroup);
     c->own_pid_namespace = made.own_pid_namespace;
-    p.phase = Phase::kRunning;
-    events::TaskStart ev;
-    ev.set_container_id(c->id);
-    ev.set_pid(static_cast<uint32_t>(p.pid));
-    publisher_.Publish("/tasks/start", ev);
+    InitRunning(c, std::move(res->oom), res->oom_kill_count, r);
     // Watched only now: an exit that is already there comes after the start event.
     WatchPid(c, p);
-    if (res->oom && !c->removed) {
-      c->oom_kill_count = res->oom_kill_count;
-      WatchOom(c, std::move(res->oom));
-    }
-    task::StartResponse resp;
-    resp.set_pid(static_cast<uint32_t>(p.pid));
-    r.With(resp);
   });
 }
 

@@ -77,6 +77,8 @@ class TaskCore {
 
   void StartInit(const ContainerPtr& c, Reply r);
   void StartRestore(const ContainerPtr& c, Reply r);
+  // A started or restored init: TaskStart, the OOM watch, the reply.
+  void InitRunning(const ContainerPtr& c, linux::UniqueFd oom, uint64_t oom_kill_count, Reply& r);
   void StartExec(const ContainerPtr& c, Process& p, Reply r);
   void DeleteInit(const ContainerPtr& c, Reply r);
 
