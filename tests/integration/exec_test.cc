@@ -129,32 +129,11 @@ TEST_F(Exec, ProcessJsonReplacesTheProcess) {
 TEST_F(Exec, TerminalGoesToTheConsoleSocket) {
   std::string id = StartContainer();
   std::string sock_path = dir_ + "/console.sock";
-  int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::strcpy(addr.sun_path, sock_path.c_str());
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(listener, 1), 0);
-  std::string output;
-  std::thread reader([&] {
-    int conn = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
-    auto master = linux::ReceiveFd(conn);
-    ::close(conn);
-    if (!master) return;
-    char buf[256];
-    for (;;) {
-      pollfd p{master->get(), POLLIN, 0};
-      if (::poll(&p, 1, 5000) <= 0) break;
-      ssize_t n = ::read(master->get(), buf, sizeof buf);
-      if (n <= 0) break;
-      output.append(buf, static_cast<size_t>(n));
-    }
-  });
+  ConsoleSocket console(sock_path);
   auto r = ExecIn(id, {"-t", "-d", "--console-socket", sock_path, id, "sh", "-c",
                        "tty; test -t 0 && echo stdin-is-a-tty"});
   EXPECT_EQ(r.status, 0) << r.err;
-  reader.join();
-  ::close(listener);
+  std::string output = console.Finish();
   EXPECT_EQ(output.rfind("/dev/pts/", 0), 0u) << output;
   EXPECT_NE(output.find("stdin-is-a-tty"), std::string::npos) << output;
   // --tty --detach without a socket has nowhere to send the terminal.

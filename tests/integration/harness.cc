@@ -7,17 +7,21 @@
 #include <spawn.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
+#include "linux/fd_passing.h"
 #include "oci/spec.h"
 
 extern char** environ;
@@ -245,5 +249,42 @@ std::vector<std::string> CgroupDirsNamed(const std::string& name) {
   if (::stat(v2.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) found.push_back(v2);
   return found;
 }
+
+ConsoleSocket::ConsoleSocket(const std::string& path) {
+  listener_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  EXPECT_EQ(::bind(listener_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0) << path;
+  EXPECT_EQ(::listen(listener_, 1), 0);
+  reader_ = std::thread([this] {
+    pollfd p{listener_, POLLIN, 0};
+    if (::poll(&p, 1, 10000) <= 0 || !(p.revents & POLLIN)) return;
+    int conn = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (conn < 0) return;
+    auto master = linux::ReceiveFd(conn);
+    ::close(conn);
+    if (!master) return;
+    char buf[512];
+    for (;;) {
+      pollfd q{master->get(), POLLIN, 0};
+      if (::poll(&q, 1, 5000) <= 0) break;
+      ssize_t n = ::read(master->get(), buf, sizeof buf);
+      if (n <= 0) break;
+      output_.append(buf, static_cast<size_t>(n));
+    }
+  });
+}
+
+std::string ConsoleSocket::Finish() {
+  if (reader_.joinable()) {
+    ::shutdown(listener_, SHUT_RDWR);
+    reader_.join();
+  }
+  if (listener_ >= 0) ::close(std::exchange(listener_, -1));
+  return output_;
+}
+
+ConsoleSocket::~ConsoleSocket() { Finish(); }
 
 }  // namespace berth::testing

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace berth::testing {
@@ -50,6 +51,23 @@ class BerthTest : public ::testing::Test {
   std::string dir_;   // this test's temporary directory
   std::string root_;  // --root
   std::vector<std::string> ids_;
+};
+
+// A --console-socket at `path`: accepts one connection, takes the pty master berth
+// sends, and collects what the pty shows until it ends or stays quiet for 5 s.
+class ConsoleSocket {
+ public:
+  explicit ConsoleSocket(const std::string& path);
+  ~ConsoleSocket();
+  ConsoleSocket(const ConsoleSocket&) = delete;
+  ConsoleSocket& operator=(const ConsoleSocket&) = delete;
+  // Stops listening (a connection that never came is given up) and returns the output.
+  std::string Finish();
+
+ private:
+  int listener_ = -1;
+  std::string output_;
+  std::thread reader_;
 };
 
 bool ProcessExists(pid_t pid);

@@ -164,27 +164,7 @@ TEST_F(Process, JoinsANamespaceByPath) {
 
 TEST_F(Process, TerminalGoesToTheConsoleSocket) {
   std::string sock_path = dir_ + "/console.sock";
-  int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::strcpy(addr.sun_path, sock_path.c_str());
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(listener, 1), 0);
-  std::string master_output;
-  std::thread reader([&] {
-    int conn = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
-    auto master = linux::ReceiveFd(conn);
-    ::close(conn);
-    if (!master) return;
-    char buf[256];
-    for (;;) {
-      pollfd p{master->get(), POLLIN, 0};
-      if (::poll(&p, 1, 5000) <= 0) break;
-      ssize_t n = ::read(master->get(), buf, sizeof buf);
-      if (n <= 0) break;
-      master_output.append(buf, static_cast<size_t>(n));
-    }
-  });
+  ConsoleSocket console(sock_path);
   std::string id = NewId();
   auto c = Berth({"create", "--console-socket", sock_path, "-b",
                   MakeBundle({"sh", "-c", "tty; stty size"}, [](json& s) {
@@ -194,9 +174,7 @@ TEST_F(Process, TerminalGoesToTheConsoleSocket) {
                   id});
   ASSERT_EQ(c.status, 0) << c.err;
   ASSERT_EQ(Berth({"start", id}).status, 0);
-  reader.join();
-  ::close(listener);
-  EXPECT_EQ(master_output, "/dev/pts/0\r\n33 111\r\n");
+  EXPECT_EQ(console.Finish(), "/dev/pts/0\r\n33 111\r\n");
 }
 
 TEST_F(Process, ForegroundRunProxiesATerminal) {

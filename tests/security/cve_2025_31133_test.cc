@@ -31,19 +31,22 @@ class Cve_2025_31133 : public CveTest {
       ::mknod((dev + "/" + name).c_str(), S_IFCHR | 0666, makedev(1, minor));
     return dev;
   }
+  // `berth run` of `script` with `dev` bind-mounted as the container's /dev.
+  CommandResult RunOnDev(const std::string& dev, const std::string& script) {
+    return Berth({"run", "-b",
+                  MakeBundle({"sh", "-c", script},
+                             [&](json& s) {
+                               for (auto& m : s["mounts"])
+                                 if (m["destination"] == "/dev")
+                                   m = {{"destination", "/dev"},
+                                        {"type", "bind"},
+                                        {"source", dev},
+                                        {"options", {"rbind"}}};
+                             }),
+                  NewId()});
+  }
   void ExpectRefused(const std::string& dev) {
-    std::string id = NewId();
-    auto r = Berth({"run", "-b",
-                    MakeBundle({"sh", "-c", "echo RAN; cat /proc/kcore | head -c 1 | wc -c"},
-                               [&](json& s) {
-                                 for (auto& m : s["mounts"])
-                                   if (m["destination"] == "/dev")
-                                     m = {{"destination", "/dev"},
-                                          {"type", "bind"},
-                                          {"source", dev},
-                                          {"options", {"rbind"}}};
-                               }),
-                    id});
+    auto r = RunOnDev(dev, "echo RAN; cat /proc/kcore | head -c 1 | wc -c");
     EXPECT_EQ(r.status, 1) << r.out;
     EXPECT_EQ(r.out.find("RAN"), std::string::npos) << r.out;
     EXPECT_NE(r.err.find("/dev/null"), std::string::npos) << r.err;
@@ -95,18 +98,7 @@ TEST_F(Cve_2025_31133, MissingDevNullFailsInsteadOfSkippingTheMasks) {
 TEST_F(Cve_2025_31133, RealDevNullMasks) {
   std::string dev = AttackerDev();
   ASSERT_EQ(::mknod((dev + "/null").c_str(), S_IFCHR | 0666, makedev(1, 3)), 0);
-  std::string id = NewId();
-  auto r = Berth({"run", "-b",
-                  MakeBundle({"sh", "-c", "echo RAN; cat /proc/kcore | wc -c"},
-                             [&](json& s) {
-                               for (auto& m : s["mounts"])
-                                 if (m["destination"] == "/dev")
-                                   m = {{"destination", "/dev"},
-                                        {"type", "bind"},
-                                        {"source", dev},
-                                        {"options", {"rbind"}}};
-                             }),
-                  id});
+  auto r = RunOnDev(dev, "echo RAN; cat /proc/kcore | wc -c");
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "RAN\n0\n");
 }

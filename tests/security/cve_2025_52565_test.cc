@@ -42,28 +42,7 @@ class Cve_2025_52565 : public CveTest {
   // what the pty showed. `devpts`: keep the config's devpts on /dev/pts.
   CommandResult CreateWithTerminal(const std::string& dev, bool devpts, std::string* output) {
     std::string sock_path = dir_ + "/console-" + std::to_string(++sockets_) + ".sock";
-    int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::strcpy(addr.sun_path, sock_path.c_str());
-    EXPECT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-    EXPECT_EQ(::listen(listener, 1), 0);
-    std::thread reader([&] {
-      pollfd p{listener, POLLIN, 0};
-      if (::poll(&p, 1, 10000) <= 0) return;
-      int conn = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
-      auto master = linux::ReceiveFd(conn);
-      ::close(conn);
-      if (!master) return;
-      char buf[512];
-      for (;;) {
-        pollfd q{master->get(), POLLIN, 0};
-        if (::poll(&q, 1, 5000) <= 0) break;
-        ssize_t n = ::read(master->get(), buf, sizeof buf);
-        if (n <= 0) break;
-        output->append(buf, static_cast<size_t>(n));
-      }
-    });
+    ConsoleSocket console(sock_path);
     std::string id = NewId();
     std::string script =
         "echo RAN; stat -c '%t:%T' /dev/console; stat -L -c '%t:%T' $(tty); "
@@ -89,9 +68,7 @@ class Cve_2025_52565 : public CveTest {
       auto started = Berth({"start", id});
       EXPECT_EQ(started.status, 0) << started.err;
     }
-    ::shutdown(listener, SHUT_RDWR);
-    reader.join();
-    ::close(listener);
+    *output = console.Finish();
     return r;
   }
   int sockets_ = 0;
