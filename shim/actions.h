@@ -1,6 +1,6 @@
 // The binary's two actions besides the daemon, as containerd runs them:
 // `start` (print the socket address; the daemon already serving and detached) and
-// `delete` (clean up after a shim that is gone; print a DeleteResponse).
+// `delete` (clean up after a shim that is gone; print a DeleteResponse), and `-info`.
 #pragma once
 
 #include "shim/flags.h"
@@ -9,5 +9,7 @@ namespace berth::shim {
 
 int RunStart(const Flags& flags);
 int RunDelete(const Flags& flags);
+// `-info`: the runtime options on stdin, a containerd.types.RuntimeInfo on stdout.
+int RunInfo(const char* runtime_name, const char* version);
 
 }  // namespace berth::shim

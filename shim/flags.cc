@@ -25,10 +25,13 @@ Result<Flags> ParseFlags(const std::vector<std::string>& args) {
       arg.resize(eq);
       has_value = true;
     }
-    if (arg == "debug" || arg == "v" || arg == "systemd-cgroup") {
+    if (arg == "debug" || arg == "v" || arg == "info" || arg == "systemd-cgroup") {
       bool on = !has_value || value == "true" || value == "1" || value == "t" || value == "T" ||
                 value == "TRUE" || value == "True";
-      (arg == "debug" ? f.debug : arg == "v" ? f.version : f.systemd_cgroup) = on;
+      (arg == "debug"  ? f.debug
+       : arg == "v"    ? f.version
+       : arg == "info" ? f.info
+                       : f.systemd_cgroup) = on;
       continue;
     }
     std::string* target = arg == "namespace"        ? &f.ns

@@ -17,6 +17,7 @@ namespace berth::shim {
 struct Flags {
   bool debug = false;
   bool version = false;
+  bool info = false;  // -info: print the RuntimeInfo protobuf (containerd 2.x introspection)
   std::string ns;
   std::string id;
   std::string socket;   // -socket: serve this path instead of the inherited fd 3

@@ -1,6 +1,7 @@
 // containerd-shim-berth-v2: the containerd runtime v2 shim for io.containerd.berth.v2.
 //   start   print the socket address of a (new or the group's) shim daemon
 //   delete  clean up after a shim that is gone, print a DeleteResponse
+//   -info   the runtime info containerd's introspection asks for
 //   (none)  the daemon itself, serving the Task API
 #include <cstdio>
 
@@ -16,6 +17,8 @@ int main(int argc, char** argv) {
   using namespace berth::shim;
   auto flags = ParseCommandLine(argc, argv, BERTH_VERSION);
   if (!flags) return flags.error();
+  // Asked without a namespace (containerd's introspection), as containerd's shims answer.
+  if (flags->info) return RunInfo("io.containerd.berth.v2", BERTH_VERSION);
   if (flags->ns.empty()) {
     std::fprintf(stderr, "containerd-shim-berth-v2: shim namespace cannot be empty");
     return 1;

@@ -10,7 +10,6 @@
 namespace berth::shim {
 namespace {
 
-constexpr const char* kSocketDir = "/run/containerd/s";  // containerd's defaults.DefaultStateDir + /s
 constexpr std::string_view kScheme = "unix://";
 
 // Go's path.Clean for absolute and relative slash-separated paths.
@@ -48,8 +47,9 @@ std::string JoinPath(const std::string& a, const std::string& b, const std::stri
 }
 
 std::string SocketAddress(const std::string& containerd_address, const std::string& ns,
-                          const std::string& group) {
-  return std::string(kScheme) + kSocketDir + "/" + Sha256Hex(JoinPath(containerd_address, ns, group));
+                          const std::string& group, const std::string& socket_dir) {
+  return std::string(kScheme) + socket_dir + "/" +
+         Sha256Hex(JoinPath(containerd_address, ns, group));
 }
 
 std::string SocketPath(const std::string& address) {

@@ -9,9 +9,14 @@
 
 namespace berth::shim {
 
-// "unix:///run/containerd/s/<sha256(containerd address/namespace/group)>"
+// containerd's default directory for shim sockets (defaults.DefaultStateDir + "/s").
+inline constexpr const char* kDefaultSocketDir = "/run/containerd/s";
+
+// "unix://<socket_dir>/<sha256(containerd address/namespace/group)>", as containerd's
+// shim.CreateSocketAddress; socket_dir is containerd 2.3's BootstrapParams.socket_dir.
 std::string SocketAddress(const std::string& containerd_address, const std::string& ns,
-                          const std::string& group);
+                          const std::string& group,
+                          const std::string& socket_dir = kDefaultSocketDir);
 
 // The path to bind or connect ("@name" for an abstract one, as ttrpc/unix_socket.h).
 std::string SocketPath(const std::string& address);

@@ -1,5 +1,6 @@
 // `start`: runs in the bundle directory with containerd's environment, and must print
-// the shim's socket address and nothing else, with the daemon already listening.
+// how to reach the shim (shim/bootstrap.h) and nothing else, with the daemon already
+// listening.
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 #include "cgroup/cgroup.h"
 #include "linux/files.h"
 #include "shim/actions.h"
+#include "shim/bootstrap.h"
 #include "shim/daemon.h"
 #include "shim/options.h"
 #include "shim/socket.h"
@@ -92,36 +94,43 @@ void AdjustOomScore(pid_t pid) {
                              std::to_string(score));
 }
 
-Result<std::string> Start(const Flags& flags) {
+Result<std::string> Start(Flags flags) {
   if (flags.ns.empty()) return Fail("shim namespace cannot be empty");
+  std::string stdin_bytes = linux::ReadFd(0).value_or("");
+  StartInput in = BERTH_TRY(ParseStartInput(stdin_bytes, flags, ::getenv("GRPC_ADDRESS"),
+                                            ::getenv("TTRPC_ADDRESS")));
   std::string group = BERTH_TRY(Grouping(flags.id));
-  std::string address = SocketAddress(flags.address, flags.ns, group);
+  std::string address = SocketAddress(flags.address, flags.ns, group,
+                                      in.socket_dir.empty() ? kDefaultSocketDir : in.socket_dir);
   auto sock = BERTH_TRY(Listen(address));
   // containerd re-reads `address` when it restarts.
   BERTH_TRY(linux::WriteFileAtomic("address", address, 0644));
-  if (!sock) return address;  // the group's shim serves this container too
-  std::string stdin_bytes = linux::ReadFd(0).value_or("");
-  ShimOptions options;
-  BERTH_TRY(ApplyOptionsBytes(stdin_bytes, options));
-  auto pid = SpawnDaemon(flags, sock->get());
-  if (!pid) {
-    RemoveSocket(address);
-    return Fail(std::move(pid.error()));
+  if (sock) {  // else the group's shim serves this container too
+    ShimOptions options;
+    BERTH_TRY(ApplyOptionsBytes(in.options, options));
+    // The daemon publishes events to the ttrpc address the bootstrap named; `start` is
+    // single-threaded, so the environment is safe to change.
+    if (!in.ttrpc_address.empty()) ::setenv("TTRPC_ADDRESS", in.ttrpc_address.c_str(), 1);
+    auto pid = SpawnDaemon(flags, sock->get());
+    if (!pid) {
+      RemoveSocket(address);
+      return Fail(std::move(pid.error()));
+    }
+    PlaceInCgroup(options.shim_cgroup, *pid);
+    AdjustOomScore(*pid);
   }
-  PlaceInCgroup(options.shim_cgroup, *pid);
-  AdjustOomScore(*pid);
-  return address;
+  return FormatStartReply(in.reply, address);
 }
 
 }  // namespace
 
 int RunStart(const Flags& flags) {
-  auto address = Start(flags);
-  if (!address) {
-    std::fprintf(stderr, "containerd-shim-berth-v2: %s", address.error().message.c_str());
+  auto reply = Start(flags);
+  if (!reply) {
+    std::fprintf(stderr, "containerd-shim-berth-v2: %s", reply.error().message.c_str());
     return 1;
   }
-  std::fwrite(address->data(), 1, address->size(), stdout);
+  std::fwrite(reply->data(), 1, reply->size(), stdout);
   return 0;
 }
 

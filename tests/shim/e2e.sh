@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # e2e.sh SCENARIO DIR [RUNTIME]: one end-to-end scenario of containerd-shim-berth-v2
-# (or, with RUNTIME io.containerd.runtime.v1.linux, of containerd-shim-berth-v1) driven
+# (with RUNTIME io.containerd.runc.v2, of containerd's runc-v2 shim and runc 1.4, the
+# reference; with io.containerd.runtime.v1.linux, of containerd-shim-berth-v1) driven
 # by `ctr` against the private containerd that containerd.sh set up in DIR. Each scenario
 # records `ctr events` while it runs and checks the order of the task events (and,
 # where the seed gives one, the exact sequence). Exit status 0 means it passed.
@@ -11,7 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck disable=SC1091
 . "$dir/env"
 RUNTIME=${3:-$RUNTIME}
-C=(ctr --address "$CTD_SOCK" -n "$CTD_NS")
+C=("$CTR" --address "$CTD_SOCK" -n "$CTD_NS")
 run_id=$(date +%s%N | tail -c 7)
 events_file=$(mktemp "$dir/events.XXXXXX")
 events_pid=
@@ -35,7 +36,16 @@ events_start() {
 }
 
 events_stop() {
-  sleep 0.3  # the last events of the scenario reach the subscriber
+  # The last events of the scenario reach the subscriber: a shim publishes them after
+  # its replies (runc's shim a while after `ctr run --rm` returned), so wait until the
+  # capture has been quiet for 0.5 s (10 s at most).
+  local size=-1 quiet=0
+  for _ in $(seq 100); do
+    local now; now=$(stat -c %s "$events_file")
+    if [ "$now" = "$size" ]; then quiet=$((quiet + 1)); else quiet=0; size=$now; fi
+    [ "$quiet" -ge 5 ] && break
+    sleep 0.1
+  done
   [ -n "$events_pid" ] && kill "$events_pid" 2>/dev/null
   wait "$events_pid" 2>/dev/null || true
   events_pid=
@@ -50,9 +60,11 @@ check_sequence() {
   expect_eq "events of $1" "$(sed -n 's/^sequence: //p' <<<"$out")" "$2"
 }
 
+restart_pending=
 cleanup() {
   [ -n "$events_pid" ] && kill "$events_pid" 2>/dev/null
   rm -f "$events_file"
+  if [ -n "$restart_pending" ]; then restore_containerd >/dev/null 2>&1 || true; fi
 }
 trap cleanup EXIT
 
@@ -68,12 +80,23 @@ remove() {  # remove ID: kill, delete the task and the container
   "${C[@]}" container delete "$1" >/dev/null 2>&1 || true
 }
 
+eventually() {  # eventually WHAT COMMAND...: COMMAND succeeds within 5 s, else fail WHAT
+  local what=$1; shift
+  for _ in $(seq 100); do "$@" && return 0; sleep 0.05; done
+  fail "$what"
+}
+
 wait_status() {  # wait_status ID STATUS
   for _ in $(seq 100); do [ "$(task_status "$1")" == "$2" ] && return 0; sleep 0.05; done
   fail "$1 did not become $2 (is $(task_status "$1"))"
 }
 
-shim_pids() { pgrep -f "containerd-shim-berth-v2 -namespace $CTD_NS " || true; }
+# io.containerd.NAME.v2: containerd-shim-NAME-v2, its state under /run/containerd/NAME
+# (berth's shim and containerd's runc-v2 shim, run side by side by the same scenarios).
+runtime_name=${RUNTIME#io.containerd.}
+runtime_name=${runtime_name%.v2}
+state_root=/run/containerd/$runtime_name/$CTD_NS
+shim_pids() { pgrep -f "containerd-shim-$runtime_name-v2 -namespace $CTD_NS " || true; }
 
 # --- scenarios -----------------------------------------------------------------------
 
@@ -232,27 +255,51 @@ scenario_shim_kill() {
   init=$(task_pid "$c")
   shim=$(ps -o ppid= -p "$init" | tr -d ' ')
   bundle="$CTD_DIR/state/io.containerd.runtime.v2.task/$CTD_NS/$c"
-  addr=$(sed 's|^unix://||' "$bundle/address")
+  # containerd 2.x keeps the shim's address in bootstrap.json; 1.6 reads `address`.
+  if [ -f "$bundle/bootstrap.json" ]; then
+    addr=$(jq -r .address "$bundle/bootstrap.json" | sed 's|^unix://||')
+  else
+    addr=$(sed 's|^unix://||' "$bundle/address")
+  fi
   kill -KILL "$shim"
   # containerd sees the connection close, runs `shim delete`, publishes exit and delete.
   for _ in $(seq 100); do [ -z "$(task_status "$c")" ] && break; sleep 0.05; done
   expect_eq "task after the shim died" "$(task_status "$c")" ""
-  for _ in $(seq 100); do ps -o stat= -p "$init" 2>/dev/null | grep -qv Z || break; sleep 0.05; done
-  ps -o stat= -p "$init" 2>/dev/null | grep -qv Z && fail "the container's init survived"
-  [ -e "/run/containerd/berth/$CTD_NS/$c" ] && fail "berth state left in /run/containerd/berth"
-  grep -q " $bundle/rootfs " /proc/self/mounts && fail "rootfs left mounted"
-  [ -S "$addr" ] && fail "the dead shim's socket is left"
-  [ -d "/sys/fs/cgroup/memory/$CTD_NS/$c" ] && fail "cgroup left"
+  # containerd runs `shim delete` and publishes exit and delete after the task left
+  # `task ls` (which asks the dead shim): give the cleanup its time.
+  eventually "the container's init survived" \
+    sh -c "! ps -o stat= -p $init 2>/dev/null | grep -qv Z"
+  eventually "runtime state left in $state_root" test ! -e "$state_root/$c"
+  eventually "rootfs left mounted" sh -c "! grep -q ' $bundle/rootfs ' /proc/self/mounts"
+  if [ "$runtime_name" = runc ]; then
+    # The reference leaks here: its `delete` removes the socket named by the bundle's
+    # `address` file (pkg/shim cleanupSockets), which its 2.3 `start` no longer writes.
+    sleep 0.5
+    [ -S "$addr" ] && echo "NOTE (shim_kill): runc-v2 left the dead shim's socket $addr (known, not berth's)"
+    rm -f "$addr"
+  else
+    eventually "the dead shim's socket is left" test ! -S "$addr"
+  fi
+  eventually "cgroup left" test ! -d "/sys/fs/cgroup/memory/$CTD_NS/$c"
   "${C[@]}" container delete "$c"
   events_stop
   check_sequence "$c" "create start exit[137] delete[137]"
+}
+
+# containerd back on its usual config, so that later shims do not publish to the .alt
+# path (it hands its own address to the shims it starts); also when a check failed.
+restore_containerd() {
+  "$here/containerd.sh" stop "$dir"
+  "$here/containerd.sh" start "$dir"
 }
 
 scenario_restart() {
   local c d; c=$(id restart); d=$(id gone)
   run -d "$IMAGE" "$c" sleep 1000
   run -d "$IMAGE" "$d" sleep 2
+  local d_shim; d_shim=$(ps -o ppid= -p "$(task_pid "$d")" | tr -d ' ')
   "$here/containerd.sh" stop "$dir"
+  restart_pending=1
   sleep 2.5  # $d exits while containerd is away: its exit event must wait, not vanish
   # containerd comes back on other socket paths first, where no shim looks, and the
   # subscriber connects there; only then are the sockets moved to where the shims
@@ -260,7 +307,7 @@ scenario_restart() {
   # `containerd publish` dials for 2 s, and would win that race).
   sed "s|\"$CTD_SOCK\"|\"$CTD_SOCK.alt\"|" "$dir/config.toml" >"$dir/config-alt.toml"
   CTD_CONFIG="$dir/config-alt.toml" CTD_READY_SOCK="$CTD_SOCK.alt" "$here/containerd.sh" start "$dir"
-  ctr --address "$CTD_SOCK.alt" -n "$CTD_NS" events >"$events_file" 2>&1 &
+  "$CTR" --address "$CTD_SOCK.alt" -n "$CTD_NS" events >"$events_file" 2>&1 &
   events_pid=$!
   sleep 0.3
   mv -f "$CTD_SOCK.alt" "$CTD_SOCK"
@@ -268,18 +315,29 @@ scenario_restart() {
   expect_eq "status after restart" "$(task_status "$c")" RUNNING
   out=$("${C[@]}" task exec --exec-id x "$c" echo managed)
   expect_eq "exec after restart" "$out" "managed"
-  wait_status "$d" STOPPED
-  for _ in $(seq 60); do grep -q "/tasks/exit.*\"$d\"" "$events_file" && break; sleep 0.1; done
-  grep -q "/tasks/exit.*\"$d\"" "$events_file" || fail "the exit of $d was not delivered after the restart"
+  if [ "$CTD_FLAVOR" = 1.6 ]; then
+    wait_status "$d" STOPPED
+    for _ in $(seq 60); do grep -q "/tasks/exit.*\"$d\"" "$events_file" && break; sleep 0.1; done
+    grep -q "/tasks/exit.*\"$d\"" "$events_file" || fail "the exit of $d was not delivered after the restart"
+  else
+    # containerd 2.x, loading its shims, cleans up one whose task has no process left
+    # (core/runtime/v2/shim_load.go shouldCleanupShim: "cleaning leaked shim
+    # process"): Delete and Shutdown through the shim, then `shim delete`. The task is
+    # gone, and so is everything of it.
+    for _ in $(seq 100); do [ -z "$(task_status "$d")" ] && break; sleep 0.05; done
+    expect_eq "stopped task after the restart" "$(task_status "$d")" ""
+    for _ in $(seq 100); do kill -0 "$d_shim" 2>/dev/null || break; sleep 0.05; done
+    kill -0 "$d_shim" 2>/dev/null && fail "the shim of $d survived its cleanup"
+    [ -e "$state_root/$d" ] && fail "runtime state of $d left in $state_root"
+    grep -q "/$d/rootfs " /proc/self/mounts && fail "rootfs of $d left mounted"
+  fi
   remove "$c"
   remove "$d"
   events_stop
   check_sequence "$c" "exec-added(x) exec-started(x) exit(x)[0] exit[137] delete[137]" 1
-  check_sequence "$d" "exit[0] delete[0]" 1
-  # containerd hands its own address to the v1 shims it starts: back on the usual
-  # config, so that later shims do not publish to the .alt path.
-  "$here/containerd.sh" stop "$dir"
-  "$here/containerd.sh" start "$dir"
+  [ "$CTD_FLAVOR" = 1.6 ] && check_sequence "$d" "exit[0] delete[0]" 1
+  restart_pending=
+  restore_containerd
 }
 
 scenario_stress() {

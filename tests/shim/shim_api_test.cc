@@ -53,10 +53,10 @@ TEST_P(ShimApiTest, MalformedInputIsAnErrorAndTheShimKeepsServing) {
   auto [shim, id] = CreatedSleeper();
   ASSERT_TRUE(shim);
   // A payload that is not the method's message: 13, as ttrpc-go answers it.
-  auto bad = shim->CallRaw("containerd.task.v2.Task", "State", std::string("\xff\xff\xff", 3));
+  auto bad = shim->CallRaw(kTaskService, "State", std::string("\xff\xff\xff", 3));
   EXPECT_EQ(bad.status.code, 13) << bad.status.ToString();
   // Unknown method and service: 12.
-  EXPECT_EQ(shim->CallRaw("containerd.task.v2.Task", "Frobnicate", "").status.code, 12);
+  EXPECT_EQ(shim->CallRaw(kTaskService, "Frobnicate", "").status.code, 12);
   EXPECT_EQ(shim->CallRaw("containerd.task.v9.Nope", "State", "").status.code, 12);
   // Garbage on a second connection: a frame whose Request does not decode (code 3),
   // then bytes that are no frame at all.

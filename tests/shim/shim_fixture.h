@@ -1,6 +1,6 @@
 // The fixture the shim API tests share: a temporary directory, a fake containerd
-// events service, shims started per test (berth's, and containerd-shim-runc-v2 when
-// installed, as the test parameter) and cleaned up whatever the test did.
+// events service, shims started per test (berth's, and containerd 2.3's
+// containerd-shim-runc-v2, as the test parameter) and cleaned up whatever the test did.
 #pragma once
 
 #include <fcntl.h>
@@ -19,11 +19,11 @@ namespace berth::shimtest {
 
 namespace task = containerd::task::v2;
 
+// berth's shim and the reference, containerd 2.3's runc-v2 shim with runc 1.4, which
+// scripts/install-deps.sh installs: a missing one fails its tests, it is never dropped.
 inline std::vector<ShimKind> Shims() {
-  std::vector<ShimKind> kinds{{"berth", BERTH_SHIM_BINARY}};
-  if (::access("/usr/bin/containerd-shim-runc-v2", X_OK) == 0 && ::access("/usr/sbin/runc", X_OK) == 0)
-    kinds.push_back({"runc", "/usr/bin/containerd-shim-runc-v2"});
-  return kinds;
+  return {{"berth", BERTH_SHIM_BINARY},
+          {"runc", std::string(kDepsBin) + "/containerd-shim-runc-v2"}};
 }
 
 class ShimApiTest : public ::testing::TestWithParam<ShimKind> {

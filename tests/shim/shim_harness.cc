@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "github.com/containerd/containerd/api/events/task.pb.h"
+#include "github.com/containerd/containerd/api/runtime/bootstrap/v1/bootstrap.pb.h"
 #include "github.com/containerd/containerd/api/services/ttrpc/events/v1/events.pb.h"
 #include "github.com/containerd/containerd/runtime/v2/runc/options/oci.pb.h"
 #include "github.com/containerd/containerd/runtime/v2/task/shim.pb.h"
@@ -24,6 +25,7 @@ extern char** environ;
 namespace berth::shimtest {
 
 namespace events = containerd::events;
+namespace boot = containerd::runtime::bootstrap::v1;
 
 LoopThread::LoopThread() {
   loop_ = std::move(*ttrpc::EventLoop::Create());
@@ -135,22 +137,26 @@ void FakeEvents::SetUnavailable(bool unavailable) {
   unavailable_ = unavailable;
 }
 
-std::unique_ptr<ShimProcess> ShimProcess::Start(LoopThread& loop, const std::string& binary,
-                                                const std::string& ns, const std::string& id,
-                                                const std::string& bundle,
-                                                const std::string& events_socket,
-                                                const std::string& options, std::string* error) {
+StartOutput RunStartAction(const std::string& binary, const std::string& ns, const std::string& id,
+                           const std::string& bundle, const std::string& stdin_bytes,
+                           const std::vector<std::string>& env_extra) {
+  StartOutput result;
   int in[2], out[2];
-  if (::pipe2(in, O_CLOEXEC) < 0 || ::pipe2(out, O_CLOEXEC) < 0) return nullptr;
-  std::vector<std::string> args{binary, "-namespace", ns, "-address", "/run/berth-shimtest.sock",
+  if (::pipe2(in, O_CLOEXEC) < 0 || ::pipe2(out, O_CLOEXEC) < 0) return result;
+  std::vector<std::string> args{binary, "-namespace", ns, "-address", kGrpcAddress,
                                 "-publish-binary", "/bin/false", "-id", id, "start"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
+  // What containerd sets for its shims is the test's to choose.
   std::vector<std::string> env;
-  for (char** e = environ; *e; ++e)
-    if (std::strncmp(*e, "TTRPC_ADDRESS=", 14) != 0) env.push_back(*e);
-  env.push_back("TTRPC_ADDRESS=" + events_socket);
+  for (char** e = environ; *e; ++e) {
+    std::string_view v(*e);
+    if (!v.starts_with("TTRPC_ADDRESS=") && !v.starts_with("GRPC_ADDRESS=") &&
+        !v.starts_with("NAMESPACE=") && !v.starts_with("MAX_SHIM_VERSION="))
+      env.push_back(*e);
+  }
+  env.insert(env.end(), env_extra.begin(), env_extra.end());
   std::vector<char*> envp;
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
@@ -165,19 +171,57 @@ std::unique_ptr<ShimProcess> ShimProcess::Start(LoopThread& loop, const std::str
   }
   ::close(in[0]);
   ::close(out[1]);
-  (void)!::write(in[1], options.data(), options.size());
+  (void)!::write(in[1], stdin_bytes.data(), stdin_bytes.size());
   ::close(in[1]);
-  std::string output;
   char buf[4096];
   ssize_t n;
-  while ((n = ::read(out[0], buf, sizeof buf)) > 0) output.append(buf, static_cast<size_t>(n));
+  while ((n = ::read(out[0], buf, sizeof buf)) > 0) result.output.append(buf, static_cast<size_t>(n));
   ::close(out[0]);
   int status = 0;
   ::waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    *error = "start failed: " + output;
+  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+std::string BootstrapParamsFor(const std::string& ns, const std::string& id,
+                               const std::string& events_socket, const std::string& options,
+                               const std::string& socket_dir) {
+  boot::BootstrapParams params;
+  params.set_instance_id(id);
+  params.set_namespace_(ns);
+  params.set_containerd_version("v2.3.7");
+  params.set_containerd_grpc_address(kGrpcAddress);
+  params.set_containerd_ttrpc_address(events_socket);
+  params.set_containerd_binary("/bin/false");
+  if (!socket_dir.empty()) params.set_socket_dir(socket_dir);
+  if (!options.empty()) params.add_extensions()->mutable_value()->ParseFromString(options);
+  return params.SerializeAsString();
+}
+
+std::vector<std::string> ContainerdEnvironment(const std::string& ns, const std::string& events_socket) {
+  // containerd 2.3's pkg/shim Command; runc-v2 finds runc 1.4 on the PATH.
+  const char* path = ::getenv("PATH");
+  return {"GOMAXPROCS=2", "MAX_SHIM_VERSION=2", "TTRPC_ADDRESS=" + events_socket,
+          std::string("GRPC_ADDRESS=") + kGrpcAddress, "NAMESPACE=" + ns,
+          std::string("PATH=") + kDepsBin + ":" + (path ? path : "/usr/sbin:/usr/bin:/sbin:/bin")};
+}
+
+std::unique_ptr<ShimProcess> ShimProcess::Start(LoopThread& loop, const std::string& binary,
+                                                const std::string& ns, const std::string& id,
+                                                const std::string& bundle,
+                                                const std::string& events_socket,
+                                                const std::string& options, std::string* error) {
+  StartOutput started = RunStartAction(binary, ns, id, bundle,
+                                       BootstrapParamsFor(ns, id, events_socket, options),
+                                       ContainerdEnvironment(ns, events_socket));
+  boot::BootstrapResult result;
+  if (started.status != 0 || !result.ParseFromString(started.output) || result.version() != 3 ||
+      result.protocol() != "ttrpc") {
+    *error = "start (status " + std::to_string(started.status) +
+             ") did not answer a version 3 ttrpc BootstrapResult: " + started.output;
     return nullptr;
   }
+  std::string output = result.address();
   std::unique_ptr<ShimProcess> shim(new ShimProcess());
   shim->address_ = output;
   auto client = ttrpc::Client::Dial(loop.loop(), shim->socket_path());
@@ -188,7 +232,7 @@ std::unique_ptr<ShimProcess> ShimProcess::Start(LoopThread& loop, const std::str
   shim->client_ = std::make_unique<ttrpc::Client>(std::move(*client));
   containerd::task::v2::ConnectRequest req;
   req.set_id(id);
-  containerd::task::v2::ConnectResponse resp;
+  containerd::task::v2::ConnectResponse resp;  // v3's messages are v2's
   ttrpc::Status s = shim->Call("Connect", req, resp);
   if (!s.ok()) {
     *error = "connect: " + s.ToString();
@@ -215,7 +259,7 @@ ttrpc::Status ShimProcess::Call(const std::string& method, const google::protobu
                                 std::chrono::milliseconds timeout) {
   ttrpc::CallOptions options;
   options.timeout = timeout;
-  return ttrpc::CallWithMessages(*client_, "containerd.task.v2.Task", method, req, resp, options);
+  return ttrpc::CallWithMessages(*client_, kTaskService, method, req, resp, options);
 }
 
 ttrpc::CallResult ShimProcess::CallRaw(const std::string& service, const std::string& method,
@@ -229,7 +273,7 @@ std::string ShimProcess::RunDelete(const std::string& binary, const std::string&
                                    const std::string& id, const std::string& bundle) {
   // runc's shim finds the bundle from its working directory, whatever -bundle says.
   auto r = testing::RunCommand({"/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", bundle, binary,
-                                "-namespace", ns, "-address", "/run/berth-shimtest.sock",
+                                "-namespace", ns, "-address", kGrpcAddress,
                                 "-publish-binary", "/bin/false", "-id", id, "-bundle", bundle,
                                 "delete"});
   return r.out;

@@ -78,11 +78,36 @@ struct ShimKind {
 // Test names and failure messages show the shim's name.
 inline void PrintTo(const ShimKind& kind, std::ostream* os) { *os << kind.name; }
 
+// The containerd address the tests name (no containerd listens there), the Task
+// service containerd 2.3 calls, and where scripts/install-deps.sh installs
+// containerd-shim-runc-v2 2.3 and runc 1.4.
+inline constexpr const char* kGrpcAddress = "/run/berth-shimtest.sock";
+inline constexpr const char* kTaskService = "containerd.task.v3.Task";
+inline constexpr const char* kDepsBin = "/opt/berth-deps/bin";
+
+struct StartOutput {
+  int status = -1;
+  std::string output;  // stdout and stderr, as containerd reads them
+};
+// Runs `binary -namespace ns -address kGrpcAddress -publish-binary /bin/false -id id
+// start` in `bundle` with `stdin_bytes` on stdin and `env_extra` added to the test's
+// environment (without containerd's own variables).
+StartOutput RunStartAction(const std::string& binary, const std::string& ns, const std::string& id,
+                           const std::string& bundle, const std::string& stdin_bytes,
+                           const std::vector<std::string>& env_extra);
+// The BootstrapParams containerd 2.3 writes to `start`: `options` (a serialized Any,
+// may be empty) as the extension.
+std::string BootstrapParamsFor(const std::string& ns, const std::string& id,
+                               const std::string& events_socket, const std::string& options,
+                               const std::string& socket_dir = "");
+// containerd 2.3's environment for a shim, TTRPC_ADDRESS = events_socket.
+std::vector<std::string> ContainerdEnvironment(const std::string& ns, const std::string& events_socket);
+
 // One started shim (one `start`), its socket and a client.
 class ShimProcess {
  public:
-  // Runs `binary ... -id id start` in `bundle` with TTRPC_ADDRESS = events_socket and
-  // `options` (a serialized Any, may be empty) on stdin.
+  // Starts the shim as containerd 2.3 does (bootstrap protocol; TTRPC_ADDRESS =
+  // events_socket; `options`, a serialized Any, may be empty) and connects to it.
   static std::unique_ptr<ShimProcess> Start(LoopThread& loop, const std::string& binary,
                                             const std::string& ns, const std::string& id,
                                             const std::string& bundle,

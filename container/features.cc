@@ -1,0 +1,56 @@
+#include "container/features.h"
+
+#include "linux/capabilities.h"
+#include "linux/lsm.h"
+#include "linux/namespaces.h"
+#include "linux/seccomp.h"
+#include "oci/spec.h"
+
+#ifndef BERTH_VERSION
+#define BERTH_VERSION "unknown"
+#endif
+
+namespace berth::container {
+
+nlohmann::ordered_json Features() {
+  using OJson = nlohmann::ordered_json;
+  OJson j;
+  j["ociVersionMin"] = "1.0.0";
+  j["ociVersionMax"] = std::string(oci::kSpecVersion);
+  j["hooks"] = {"prestart", "createRuntime", "createContainer", "startContainer", "poststart",
+                "poststop"};
+  j["mountOptions"] = {
+      "async",     "atime",     "bind",        "defaults",    "dev",        "diratime",
+      "dirsync",   "exec",      "iversion",    "lazytime",    "loud",       "mand",
+      "noatime",   "nodev",     "nodiratime",  "noexec",      "noiversion", "nolazytime",
+      "nomand",    "norelatime", "nostrictatime", "nosuid",   "private",    "rbind",
+      "rdev",      "rdiratime", "relatime",    "remount",     "rexec",      "rnoatime",
+      "rnodev",    "rnodiratime", "rnoexec",   "rnosuid",     "rnosymfollow", "ro",
+      "rprivate",  "rrelatime", "rro",         "rrw",         "rshared",    "rslave",
+      "rstrictatime", "rsuid",  "rsymfollow",  "runbindable", "rw",         "shared",
+      "silent",    "slave",     "strictatime", "suid",        "sync",       "unbindable"};
+  OJson linux_part;
+  size_t n;
+  const linux::NamespaceKind* kinds = linux::NamespaceKinds(&n);
+  OJson ns = OJson::array();
+  for (size_t i = 0; i < n; ++i) ns.push_back(std::string(kinds[i].spec_name));
+  linux_part["namespaces"] = ns;
+  linux_part["capabilities"] = linux::KnownCapabilityNames();
+  linux_part["cgroup"] = {{"v1", true}, {"v2", true}, {"systemd", true}, {"systemdUser", false}};
+  linux::SeccompSupport seccomp = linux::SeccompSupported();
+  linux_part["seccomp"] = {{"enabled", true},
+                           {"actions", seccomp.actions},
+                           {"operators", seccomp.operators},
+                           {"archs", seccomp.architectures},
+                           {"knownFlags", seccomp.known_flags},
+                           {"supportedFlags", seccomp.supported_flags}};
+  // What the host enforces: a label it cannot apply is refused at create.
+  linux_part["apparmor"] = {{"enabled", linux::AppArmorEnabled()}};
+  linux_part["selinux"] = {{"enabled", linux::SelinuxEnabled()}};
+  linux_part["intelRdt"] = {{"enabled", false}};
+  j["linux"] = linux_part;
+  j["annotations"] = {{"org.opencontainers.runtime-spec.features.berth.version", BERTH_VERSION}};
+  return j;
+}
+
+}  // namespace berth::container
