@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package berth needs to build, test and benchmark.
-# Idempotent: apt-get runs only when something is missing.
+# Installs everything berth needs to build, test and benchmark: Debian 12's packages
+# (every C/C++ library, and the 1.x peers: containerd 1.6 for the legacy v1 shim,
+# runc 1.1.5, crun 1.8.1), then, pinned, from the Go module proxy with `go install`:
+# containerd, ctr and containerd-shim-runc-v2 2.3 and runc 1.4 (the reference runtime)
+# into $BERTH_DEPS_BIN, and containerd's api module (its bootstrap and introspection
+# protos, compiled at build time). Idempotent: each step runs only when its result is
+# missing or of another version.
 set -euo pipefail
 
 PACKAGES=(
@@ -23,9 +28,7 @@ missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
-fi
+if [ ${#missing[@]} -gt 0 ]; then
 echo "install-deps: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 if ! apt-get install -y -q --no-install-recommends "${missing[@]}" >/tmp/berth-apt.log 2>&1; then
@@ -35,4 +38,61 @@ if ! apt-get install -y -q --no-install-recommends "${missing[@]}" >/tmp/berth-a
     echo "install-deps: apt-get failed (log: /tmp/berth-apt.log)" >&2
     exit 1
   }
+fi
+fi
+
+# --- Go modules, pinned --------------------------------------------------------------
+CONTAINERD_VERSION=v2.3.7
+CONTAINERD_API_VERSION=v1.11.1  # what containerd $CONTAINERD_VERSION requires
+RUNC_VERSION=v1.4.4
+DEPS_BIN=${BERTH_DEPS_BIN:-/opt/berth-deps/bin}
+
+# The machine's Go (1.26); Debian's 1.19 (/usr/bin/go) cannot build these modules.
+go=
+for candidate in /usr/local/go/bin/go "$(command -v go || true)"; do
+  [ -x "$candidate" ] || continue
+  minor=$("$candidate" env GOVERSION 2>/dev/null | sed -nE 's/^go1\.([0-9]+).*/\1/p')
+  if [ -n "$minor" ] && [ "$minor" -ge 24 ]; then go=$candidate; break; fi
+done
+if [ -z "$go" ]; then
+  echo "install-deps: no Go >= 1.24 found (the machine's Go is /usr/local/go/bin/go)" >&2
+  exit 1
+fi
+export GOTOOLCHAIN=local GOFLAGS=-buildvcs=false
+
+go_install() {  # go_install LOG-NAME [env...] -- go install arguments...
+  local name=$1; shift
+  local envs=()
+  while [ "$1" != -- ]; do envs+=("$1"); shift; done
+  shift
+  echo "install-deps: go install $name" >&2
+  if ! env GOBIN="$DEPS_BIN" "${envs[@]}" "$go" install "$@" >"/tmp/berth-go-$name.log" 2>&1; then
+    tail -20 "/tmp/berth-go-$name.log" >&2
+    echo "install-deps: go install $name failed (log: /tmp/berth-go-$name.log)" >&2
+    exit 1
+  fi
+}
+
+mkdir -p "$DEPS_BIN"
+# (Captured first: `grep -q` on a pipe would end the writer early, and pipefail fail it.)
+version_of() { "$@" 2>/dev/null || true; }
+ctd=github.com/containerd/containerd/v2
+if ! grep -q " $CONTAINERD_VERSION\b" <<<"$(version_of "$DEPS_BIN/containerd" --version)" ||
+   ! grep -q " $CONTAINERD_VERSION\b" <<<"$(version_of "$DEPS_BIN/ctr" --version)" ||
+   ! grep -q "$CONTAINERD_VERSION\b" <<<"$(version_of "$DEPS_BIN/containerd-shim-runc-v2" -v)"; then
+  go_install containerd CGO_ENABLED=0 -- -tags urfave_cli_no_docs \
+    -ldflags "-X $ctd/version.Version=$CONTAINERD_VERSION" \
+    "$ctd/cmd/containerd@$CONTAINERD_VERSION" "$ctd/cmd/ctr@$CONTAINERD_VERSION" \
+    "$ctd/cmd/containerd-shim-runc-v2@$CONTAINERD_VERSION"
+fi
+if ! grep -q "^runc version ${RUNC_VERSION#v}$" <<<"$(version_of "$DEPS_BIN/runc" --version)"; then
+  go_install runc CGO_ENABLED=1 -- -tags seccomp -ldflags "-X main.version=${RUNC_VERSION#v}" \
+    "github.com/opencontainers/runc@$RUNC_VERSION"
+fi
+# The protos of containerd's api module, for proto/CMakeLists.txt.
+if ! "$go" mod download "github.com/containerd/containerd/api@$CONTAINERD_API_VERSION" \
+    >/tmp/berth-go-api.log 2>&1; then
+  cat /tmp/berth-go-api.log >&2
+  echo "install-deps: go mod download of containerd's api module failed" >&2
+  exit 1
 fi

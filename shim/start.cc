@@ -99,6 +99,8 @@ Result<std::string> Start(Flags flags) {
   std::string stdin_bytes = linux::ReadFd(0).value_or("");
   StartInput in = BERTH_TRY(ParseStartInput(stdin_bytes, flags, ::getenv("GRPC_ADDRESS"),
                                             ::getenv("TTRPC_ADDRESS")));
+  ShimOptions options;
+  BERTH_TRY(ApplyOptionsBytes(in.options, options));  // before anything is made
   std::string group = BERTH_TRY(Grouping(flags.id));
   std::string address = SocketAddress(flags.address, flags.ns, group,
                                       in.socket_dir.empty() ? kDefaultSocketDir : in.socket_dir);
@@ -106,8 +108,6 @@ Result<std::string> Start(Flags flags) {
   // containerd re-reads `address` when it restarts.
   BERTH_TRY(linux::WriteFileAtomic("address", address, 0644));
   if (sock) {  // else the group's shim serves this container too
-    ShimOptions options;
-    BERTH_TRY(ApplyOptionsBytes(in.options, options));
     // The daemon publishes events to the ttrpc address the bootstrap named; `start` is
     // single-threaded, so the environment is safe to change.
     if (!in.ttrpc_address.empty()) ::setenv("TTRPC_ADDRESS", in.ttrpc_address.c_str(), 1);

@@ -38,7 +38,8 @@ events_start() {
 events_stop() {
   # The last events of the scenario reach the subscriber: a shim publishes them after
   # its replies (runc's shim a while after `ctr run --rm` returned), so wait until the
-  # capture has been quiet for 0.5 s (10 s at most).
+  # capture has been quiet for 0.5 s (10 s at most). The subscriber keeps running
+  # (check_sequence waits for late events too); the exit trap ends it.
   local size=-1 quiet=0
   for _ in $(seq 100); do
     local now; now=$(stat -c %s "$events_file")
@@ -46,23 +47,32 @@ events_stop() {
     [ "$quiet" -ge 5 ] && break
     sleep 0.1
   done
-  [ -n "$events_pid" ] && kill "$events_pid" 2>/dev/null
-  wait "$events_pid" 2>/dev/null || true
-  events_pid=
 }
 
 # check_sequence ID WANT: the events of container ID are exactly WANT, in order,
 # and no container has an ordering violation.
 check_sequence() {
-  local out
-  out=$(awk -v seq="$1" -v partial="${3:-0}" -f "$here/events.awk" "$events_file") ||
-    fail "event order: $out"
-  expect_eq "events of $1" "$(sed -n 's/^sequence: //p' <<<"$out")" "$2"
+  local out got
+  for _ in $(seq 50); do
+    out=$(awk -v seq="$1" -v partial="${3:-0}" -f "$here/events.awk" "$events_file") ||
+      fail "event order: $out"
+    got=$(sed -n 's/^sequence: //p' <<<"$out")
+    [ "$got" == "$2" ] && return 0
+    sleep 0.2  # a late event may still come
+  done
+  if [ "$runtime_name" = runc ] && [ "$got ${2##* }" == "$2" ] && [[ "$2" == *" delete["* ]]; then
+    # The reference loses a last event now and then: runc-v2's publisher is
+    # asynchronous and the shim exits on Shutdown without draining it (berth's shim
+    # drains its queue first, 5 s at most).
+    echo "NOTE ($scenario): runc-v2 lost the last event of $1: got [$got] (known, not berth's)"
+    return 0
+  fi
+  expect_eq "events of $1" "$got" "$2"
 }
 
 restart_pending=
 cleanup() {
-  [ -n "$events_pid" ] && kill "$events_pid" 2>/dev/null
+  if [ -n "$events_pid" ]; then kill "$events_pid" 2>/dev/null || true; fi
   rm -f "$events_file"
   if [ -n "$restart_pending" ]; then restore_containerd >/dev/null 2>&1 || true; fi
 }

@@ -221,12 +221,16 @@ std::unique_ptr<ShimProcess> ShimProcess::Start(LoopThread& loop, const std::str
              ") did not answer a version 3 ttrpc BootstrapResult: " + started.output;
     return nullptr;
   }
-  std::string output = result.address();
+  return Attach(loop, result.address(), id, error);
+}
+
+std::unique_ptr<ShimProcess> ShimProcess::Attach(LoopThread& loop, const std::string& address,
+                                                 const std::string& id, std::string* error) {
   std::unique_ptr<ShimProcess> shim(new ShimProcess());
-  shim->address_ = output;
+  shim->address_ = address;
   auto client = ttrpc::Client::Dial(loop.loop(), shim->socket_path());
   if (!client) {
-    *error = "dial " + output + ": " + client.error().message;
+    *error = "dial " + address + ": " + client.error().message;
     return nullptr;
   }
   shim->client_ = std::make_unique<ttrpc::Client>(std::move(*client));

@@ -113,6 +113,10 @@ class ShimProcess {
                                             const std::string& bundle,
                                             const std::string& events_socket,
                                             const std::string& options, std::string* error);
+  // Connects to the shim serving `address` (its pid from Connect); it is killed with
+  // this object if still alive.
+  static std::unique_ptr<ShimProcess> Attach(LoopThread& loop, const std::string& address,
+                                             const std::string& id, std::string* error);
   ~ShimProcess();
 
   const std::string& address() const { return address_; }
