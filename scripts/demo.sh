@@ -21,14 +21,15 @@ sed -i -e 's/"terminal": true/"terminal": false/' \
 echo "== berth run"
 build/bin/berth --root "$work/state" run --bundle "$bundle" "demo-$$"
 
-# The same through containerd: a private containerd 1.6 (own root, state and socket,
-# stopped and removed at exit) finds containerd-shim-berth-v2 on its PATH by the
-# runtime name, and ctr runs a busybox image (built here) with it.
+# The same through containerd: a private containerd 2.3 (scripts/install-deps.sh; own
+# root, state and socket, stopped and removed at exit) finds containerd-shim-berth-v2
+# on its PATH by the runtime name, and its ctr runs a busybox image (built here) with it.
 ctd=$work/containerd
 trap 'tests/shim/containerd.sh cleanup "$ctd" >/dev/null 2>&1 || true; rm -rf --one-file-system "$work"' EXIT
-tests/shim/containerd.sh setup "$ctd" "$PWD/build/bin"
+tests/shim/containerd.sh setup "$ctd" "$PWD/build/bin" 2.3
 # shellcheck disable=SC1091
 . "$ctd/env"
+echo "== $("$CTD_BIN" --version)"
 echo "== ctr run --runtime io.containerd.berth.v2"
-ctr --address "$CTD_SOCK" -n "$CTD_NS" run --rm --runtime io.containerd.berth.v2 "$IMAGE" "demo-$$" \
+"$CTR" --address "$CTD_SOCK" -n "$CTD_NS" run --rm --runtime io.containerd.berth.v2 "$IMAGE" "demo-$$" \
   sh -c 'echo hello from a containerd task run by containerd-shim-berth-v2: pid=$$'
