@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # bench/shim/run.sh BUILD_DIR [quick]
 #
-# containerd's runc v2 shim and berth's shim side by side, in one run, on one private
-# containerd 1.6 (tests/shim/containerd.sh) with the busybox test image:
+# containerd's runc v2 shim (containerd 2.3's, with runc 1.4) and berth's shim side by
+# side, in one run, on one private containerd 2.3 (tests/shim/containerd.sh, installed by
+# scripts/install-deps.sh) with the busybox test image:
 #   1. `ctr run --rm IMAGE ID true`: median wall time of RUNS runs, the two runtimes
 #      alternating
 #   2. memory: RSS and PSS per shim process with 20 idle containers (`sleep`), read
@@ -23,16 +24,16 @@ RUNTIMES=(io.containerd.runc.v2 io.containerd.berth.v2)
 dir=$(mktemp -d /tmp/berth-shimbench-XXXXXX)
 cleanup() { "$src/tests/shim/containerd.sh" cleanup "$dir" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
-"$src/tests/shim/containerd.sh" setup "$dir" "$build/bin"
+"$src/tests/shim/containerd.sh" setup "$dir" "$build/bin" 2.3
 # shellcheck disable=SC1091
 . "$dir/env"
-C=(ctr --address "$CTD_SOCK" -n "$CTD_NS")
+C=("$CTR" --address "$CTD_SOCK" -n "$CTD_NS")
 
 echo "building shimbench (Go, offline, GOPATH mode)" >&2
 gobin="$build/bench/shim/shimbench"
 mkdir -p "$build/bench/shim/gopath"
 (cd "$here/go/shimbench" && GOPATH="$build/bench/shim/gopath:/usr/share/gocode" GO111MODULE=off \
-  GOPROXY=off GOFLAGS= GOCACHE="$build/bench/shim/gocache" go build -o "$gobin" .)
+  GOPROXY=off GOFLAGS= GOCACHE="$build/bench/shim/gocache" /usr/lib/go-1.19/bin/go build -o "$gobin" .)
 SB=("$gobin" -address "$CTD_SOCK" -namespace "$CTD_NS" -image "$IMAGE")
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
