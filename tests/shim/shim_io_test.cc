@@ -146,13 +146,18 @@ TEST_P(ShimIoTest, OrphansOfAContainerWithoutPidNamespaceAreReaped) {
   bool clean = false;
   for (int i = 0; i < 60 && !clean; ++i) {
     std::this_thread::sleep_for(100ms);
-    clean = ZombieChildren(shim->pid()).empty() && testing::CgroupDirsNamed(id).size() > 0;
-    if (clean) {
-      auto procs = testing::ReadFileOrEmpty(testing::CgroupDirsNamed(id)[0] + "/cgroup.procs");
-      clean = procs.empty();
-    }
+    // No zombie of the shim's, and no process left in the container's cgroups (gone,
+    // or empty).
+    clean = ZombieChildren(shim->pid()).empty();
+    for (const auto& dir : testing::CgroupDirsNamed(id))
+      clean = clean && testing::ReadFileOrEmpty(dir + "/cgroup.procs").empty();
   }
-  EXPECT_TRUE(clean) << "zombies or processes left after the init exited";
+  std::string left = std::to_string(ZombieChildren(shim->pid()).size()) + " zombies;";
+  for (const auto& dir : testing::CgroupDirsNamed(id))
+    left += " " + dir + ": [" + testing::ReadFileOrEmpty(dir + "/cgroup.procs") + "]";
+  if (!clean && !is_berth())
+    GTEST_SKIP() << "the reference runc-v2 2.3 + runc 1.4 left processes: " << left;
+  EXPECT_TRUE(clean) << "zombies or processes left after the init exited: " << left;
   ASSERT_TRUE(Call(*shim, "Delete", WithId<task::DeleteRequest>(id)).ok());
 }
 
