@@ -77,6 +77,23 @@ stop_containerd() {
   rm -f "$dir/containerd.pid"
 }
 
+# write_config VERSION DISABLED_PLUGINS: the private daemon's config.toml, its own root,
+# state, socket and opt directory.
+write_config() {
+  cat >"$dir/config.toml" <<TOML
+version = $1
+root = "$dir/root"
+state = "$dir/state"
+disabled_plugins = [$2]
+[grpc]
+  address = "$dir/containerd.sock"
+[debug]
+  level = "info"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$dir/opt"
+TOML
+}
+
 case $cmd in
 setup)
   [ -n "$bin" ] || { echo "setup needs BIN_DIR" >&2; exit 2; }
@@ -88,34 +105,15 @@ setup)
     ctd_bin=$DEPS_BIN/containerd ctr_bin=$DEPS_BIN/ctr
     # containerd-shim-runc-v2 2.3 and runc 1.4 come after berth's shim on the PATH.
     ctd_path="$bin:$DEPS_BIN:$PATH"
-    cat >"$dir/config.toml" <<TOML
-version = 3
-root = "$dir/root"
-state = "$dir/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime",
-  "io.containerd.cri.v1.images", "io.containerd.nri.v1.nri"]
-[grpc]
-  address = "$dir/containerd.sock"
-[debug]
-  level = "info"
-[plugins."io.containerd.internal.v1.opt"]
-  path = "$dir/opt"
-TOML
+    # CRI and NRI off: nothing but the shims under test.
+    write_config 3 '"io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime",
+  "io.containerd.cri.v1.images", "io.containerd.nri.v1.nri"'
     ;;
   1.6)
     ctd_bin=/usr/bin/containerd ctr_bin=/usr/bin/ctr
     ctd_path="$bin:$PATH"
-    cat >"$dir/config.toml" <<TOML
-version = 2
-root = "$dir/root"
-state = "$dir/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = "$dir/containerd.sock"
-[debug]
-  level = "info"
-[plugins."io.containerd.internal.v1.opt"]
-  path = "$dir/opt"
+    write_config 2 '"io.containerd.grpc.v1.cri"'
+    cat >>"$dir/config.toml" <<TOML
 # The legacy v1 runtime with berth's v1 shim (docs/shim-v1.md). \`runtime\` is what
 # containerd itself runs (\`<runtime> --root <runtime_root>/<ns> delete --force\`) to
 # clean up after a dead shim; the shim keeps its state in the same root.
