@@ -10,7 +10,9 @@
 #      from /proc/<shim>/smaps_rollup after the shims have been idle IDLE seconds
 #   3. throughput: SEQ tasks one after another through containerd's Go client
 #      (create, start, wait, delete): tasks per second
-#   4. order stress (berth): STRESS instant-exit runs and as many instant-exit execs,
+#   4. memory per extra container in a grouped shim: RSS of the one shim of a group
+#      (io.containerd.runc.v2.group) with 1 and with 21 idle containers, / 20
+#   5. order stress (berth): STRESS instant-exit runs and as many instant-exit execs,
 #      8 at a time, with every task event checked for order: 0 violations wanted
 # `quick` uses smaller numbers (what CTest runs is smaller still: tests/shim).
 set -euo pipefail
@@ -37,7 +39,7 @@ mkdir -p "$build/bench/shim/gopath"
 SB=("$gobin" -address "$CTD_SOCK" -namespace "$CTD_NS" -image "$IMAGE")
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-declare -A run_ms rss pss tps
+declare -A run_ms rss pss tps extra
 
 # 1. ctr run --rm ... true: one warm-up run each, then the runtimes alternate run by
 #    run, so that both see the same machine
@@ -76,13 +78,34 @@ for rt in "${RUNTIMES[@]}"; do
     "${C[@]}" container delete "m-$short-$i" >/dev/null 2>&1 || true
   done
 
+  # 4. memory per extra container in one grouped shim
+  group_rss() {  # the shim's RSS (KiB) after IDLE seconds; $1 is a container of the group
+    local pid shim; pid=$("${C[@]}" task ls | awk -v i="$1" '$1==i {print $2}')
+    shim=$(ps -o ppid= -p "$pid" | tr -d ' ')
+    sleep "$IDLE"
+    awk '/^Rss:/ {print $2}' "/proc/$shim/smaps_rollup"
+  }
+  group=(--annotation "io.containerd.runc.v2.group=g-$short-$$")
+  "${C[@]}" run --runtime "$rt" -d "${group[@]}" "$IMAGE" "g-$short-0" sleep 100000
+  one=$(group_rss "g-$short-0")
+  for i in $(seq 20); do "${C[@]}" run --runtime "$rt" -d "${group[@]}" "$IMAGE" "g-$short-$i" sleep 100000; done
+  many=$(group_rss "g-$short-0")
+  extra[$rt]=$(( (many - one) / 20 ))
+  echo "$rt: grouped shim RSS $one KiB with 1 container, $many KiB with 21" >&2
+  for i in $(seq 0 20); do "${C[@]}" task kill -s KILL "g-$short-$i" >/dev/null 2>&1 || true; done
+  sleep 1
+  for i in $(seq 0 20); do
+    "${C[@]}" task delete "g-$short-$i" >/dev/null 2>&1 || true
+    "${C[@]}" container delete "g-$short-$i" >/dev/null 2>&1 || true
+  done
+
   # 3. sequential tasks per second
   out=$("${SB[@]}" -runtime "$rt" -prefix "s-$short" seq -n "$SEQ")
   echo "$out" >&2
   tps[$rt]=$(sed -n 's/.*tasks_per_second=\([0-9.]*\).*/\1/p' <<<"$out")
 done
 
-# 4. order stress on berth's shim
+# 5. order stress on berth's shim
 stress=$("${SB[@]}" -runtime io.containerd.berth.v2 -prefix st stress -runs "$STRESS" -execs "$STRESS" -parallel 8) || true
 echo "$stress" >&2
 
@@ -94,6 +117,8 @@ printf '%-28s %12s %12s %8s %s\n' "RSS per shim (KiB, 20 idle)" "${rss[$r]}" "${
   "$(awk -v a="${rss[$b]}" -v b="${rss[$r]}" 'BEGIN {printf "%.2f", a/b}')" "berth <= 2048"
 printf '%-28s %12s %12s %8s %s\n' "PSS per shim (KiB, 20 idle)" "${pss[$r]}" "${pss[$b]}" \
   "$(awk -v a="${pss[$b]}" -v b="${pss[$r]}" 'BEGIN {printf "%.2f", a/b}')" "berth <= 512"
+printf '%-28s %12s %12s %8s %s\n' "RSS per extra grouped container (KiB)" "${extra[$r]}" "${extra[$b]}" \
+  "$(awk -v a="${extra[$b]}" -v b="${extra[$r]}" 'BEGIN {printf "%.2f", (b > 0) ? a/b : 0}')" "berth <= 64"
 printf '%-28s %12s %12s %8s %s\n' "sequential tasks/s ($SEQ)" "${tps[$r]}" "${tps[$b]}" \
   "$(awk -v a="${tps[$b]}" -v b="${tps[$r]}" 'BEGIN {printf "%.2f", a/b}')" ">= 2"
 printf '%-28s %s\n' "order stress (berth)" "$(tail -1 <<<"$stress")"
