@@ -24,8 +24,8 @@ bool IsBootstrapFor(const boot::BootstrapParams& p, const Flags& flags) {
 
 }  // namespace
 
-Result<StartInput> ParseStartInput(const std::string& stdin_bytes, Flags& flags,
-                                   const char* grpc_address_env, const char* ttrpc_address_env) {
+StartInput ParseStartInput(const std::string& stdin_bytes, Flags& flags,
+                           const char* grpc_address_env, const char* ttrpc_address_env) {
   StartInput in;
   in.ttrpc_address = ttrpc_address_env ? ttrpc_address_env : "";
   boot::BootstrapParams params;

@@ -29,8 +29,8 @@ struct StartInput {
 // instance and namespace (the flags), so that a legacy Any is never mistaken for them;
 // what they carry (containerd's addresses, the log level) overrides the legacy flags.
 // `grpc_address_env` is GRPC_ADDRESS (null when unset), `ttrpc_address_env` TTRPC_ADDRESS.
-Result<StartInput> ParseStartInput(const std::string& stdin_bytes, Flags& flags,
-                                   const char* grpc_address_env, const char* ttrpc_address_env);
+StartInput ParseStartInput(const std::string& stdin_bytes, Flags& flags,
+                           const char* grpc_address_env, const char* ttrpc_address_env);
 
 // What `start` prints for the shim at `address`: the shim speaks Task v3 over ttrpc.
 std::string FormatStartReply(StartReply reply, const std::string& address);

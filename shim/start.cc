@@ -97,8 +97,8 @@ void AdjustOomScore(pid_t pid) {
 Result<std::string> Start(Flags flags) {
   if (flags.ns.empty()) return Fail("shim namespace cannot be empty");
   std::string stdin_bytes = linux::ReadFd(0).value_or("");
-  StartInput in = BERTH_TRY(ParseStartInput(stdin_bytes, flags, ::getenv("GRPC_ADDRESS"),
-                                            ::getenv("TTRPC_ADDRESS")));
+  StartInput in =
+      ParseStartInput(stdin_bytes, flags, ::getenv("GRPC_ADDRESS"), ::getenv("TTRPC_ADDRESS"));
   ShimOptions options;
   BERTH_TRY(ApplyOptionsBytes(in.options, options));  // before anything is made
   std::string group = BERTH_TRY(Grouping(flags.id));
