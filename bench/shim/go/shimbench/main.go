@@ -1,6 +1,6 @@
 // shimbench drives containerd's Go client against one runtime (shim) at a time:
 //
-//	shimbench -address SOCK -namespace NS -image REF -runtime NAME seq -n 1000
+//	shimbench -address SOCK -namespace NS -image REF -runtime NAME [-binary PATH] seq -n 1000
 //	    N tasks one after another (create, start, wait, delete); prints tasks/s.
 //	shimbench ... stress -runs N -execs M -parallel P
 //	    N instant-exit tasks and M instant-exit execs, P at a time, while the event
@@ -18,8 +18,10 @@ import (
 
 	"github.com/containerd/containerd"
 	"github.com/containerd/containerd/cio"
+	"github.com/containerd/containerd/containers"
 	"github.com/containerd/containerd/namespaces"
 	"github.com/containerd/containerd/oci"
+	"github.com/containerd/containerd/runtime/v2/runc/options"
 )
 
 var (
@@ -27,12 +29,34 @@ var (
 	namespace = flag.String("namespace", "shimbench", "containerd namespace")
 	imageRef  = flag.String("image", "", "image to run")
 	runtime   = flag.String("runtime", "io.containerd.runc.v2", "runtime name")
+	ociVer    = flag.String("oci-version", "", "ociVersion of the specs (default: the client's)")
+	binary    = flag.String("binary", "", "OCI runtime the runc-v2 shim runs (its BinaryName option, as `ctr run --runc-binary`)")
 	prefix    = flag.String("prefix", "sb", "container id prefix")
 )
 
 func fatal(format string, args ...interface{}) {
 	fmt.Fprintf(os.Stderr, "shimbench: "+format+"\n", args...)
 	os.Exit(1)
+}
+
+// withRuntime picks the shim, and with -binary the OCI runtime the runc-v2 shim runs.
+func withRuntime() containerd.NewContainerOpts {
+	if *binary == "" {
+		return containerd.WithRuntime(*runtime, nil)
+	}
+	return containerd.WithRuntime(*runtime, &options.Options{BinaryName: *binary})
+}
+
+// withSpec is the spec of a task running args in the image, with -oci-version applied.
+func (b *bench) withSpec(args ...string) containerd.NewContainerOpts {
+	opts := []oci.SpecOpts{oci.WithImageConfig(b.image), oci.WithProcessArgs(args...)}
+	if *ociVer != "" {
+		opts = append(opts, func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+			s.Version = *ociVer
+			return nil
+		})
+	}
+	return containerd.WithNewSpec(opts...)
 }
 
 type bench struct {
@@ -46,8 +70,8 @@ func (b *bench) runTask(id string, args ...string) (uint32, error) {
 	c, err := b.client.NewContainer(b.ctx, id,
 		containerd.WithImage(b.image),
 		containerd.WithNewSnapshot(id, b.image),
-		containerd.WithRuntime(*runtime, nil),
-		containerd.WithNewSpec(oci.WithImageConfig(b.image), oci.WithProcessArgs(args...)))
+		withRuntime(),
+		b.withSpec(args...))
 	if err != nil {
 		return 0, err
 	}

@@ -8,7 +8,6 @@ import (
 	"github.com/containerd/containerd"
 	eventtypes "github.com/containerd/containerd/api/events"
 	"github.com/containerd/containerd/cio"
-	"github.com/containerd/containerd/oci"
 	"github.com/containerd/typeurl"
 )
 
@@ -126,8 +125,8 @@ func (b *bench) stress(runs, execs, parallel int) int {
 	for h := 0; h < parallel && execs > 0; h++ {
 		id := fmt.Sprintf("%s-host-%d", *prefix, h)
 		c, err := b.client.NewContainer(b.ctx, id, containerd.WithImage(b.image),
-			containerd.WithNewSnapshot(id, b.image), containerd.WithRuntime(*runtime, nil),
-			containerd.WithNewSpec(oci.WithImageConfig(b.image), oci.WithProcessArgs("sleep", "100000")))
+			containerd.WithNewSnapshot(id, b.image), withRuntime(),
+			b.withSpec("sleep", "100000"))
 		if err != nil {
 			fatal("host container: %v", err)
 		}
