@@ -3,8 +3,9 @@
 # (every C/C++ library, and the 1.x peers: containerd 1.6 for the legacy v1 shim,
 # runc 1.1.5, crun 1.8.1), then, pinned, from the Go module proxy with `go install`:
 # containerd, ctr and containerd-shim-runc-v2 2.3 and runc 1.4 (the reference runtime)
-# into $BERTH_DEPS_BIN, and containerd's api module (its bootstrap and introspection
-# protos, compiled at build time). Idempotent: each step runs only when its result is
+# into $BERTH_DEPS_BIN, containerd's api module (its bootstrap and introspection
+# protos, compiled at build time), and crictl and critest 1.37 (cri-tools) for the
+# Kubernetes tests. Idempotent: each step runs only when its result is
 # missing or of another version.
 set -euo pipefail
 
@@ -20,6 +21,9 @@ PACKAGES=(
   golang-github-gogo-protobuf-dev golang-github-gogo-googleapis-dev
   golang-github-containerd-ttrpc-dev
   golang-github-opencontainers-runtime-tools-dev golang-github-google-uuid-dev
+  # Kubernetes (CRI) tests: CNI plugins, and the offline images critest pulls, built
+  # from Debian's packages and served by a registry on 127.0.0.1
+  containernetworking-plugins iptables docker-registry skopeo umoci nginx-light
   # fuzzing and benchmarks
   clang libclang-rt-14-dev hyperfine patch tar gzip jq
 )
@@ -45,6 +49,7 @@ fi
 CONTAINERD_VERSION=v2.3.7
 CONTAINERD_API_VERSION=v1.11.1  # what containerd $CONTAINERD_VERSION requires
 RUNC_VERSION=v1.4.4
+CRI_TOOLS_VERSION=v1.37.0
 DEPS_BIN=${BERTH_DEPS_BIN:-/opt/berth-deps/bin}
 
 # The machine's Go (1.26); Debian's 1.19 (/usr/bin/go) cannot build these modules.
@@ -95,4 +100,25 @@ if ! "$go" mod download "github.com/containerd/containerd/api@$CONTAINERD_API_VE
   cat /tmp/berth-go-api.log >&2
   echo "install-deps: go mod download of containerd's api module failed" >&2
   exit 1
+fi
+# crictl, and critest: a Go test binary, built in a scratch module as cri-tools' docs say
+# (`go get`, then `go test -c`; no `go mod tidy`, which would pull other versions).
+crit=sigs.k8s.io/cri-tools
+if ! grep -q "${CRI_TOOLS_VERSION#v}" <<<"$(version_of "$DEPS_BIN/crictl" --version)"; then
+  go_install crictl CGO_ENABLED=0 -- -ldflags "-X $crit/pkg/version.Version=$CRI_TOOLS_VERSION" \
+    "$crit/cmd/crictl@$CRI_TOOLS_VERSION"
+fi
+if ! grep -q "${CRI_TOOLS_VERSION#v}" <<<"$(version_of "$DEPS_BIN/critest" --version)"; then
+  echo "install-deps: go test -c critest" >&2
+  scratch=$(mktemp -d)
+  if ! (cd "$scratch" && "$go" mod init critest-build && "$go" get "$crit@$CRI_TOOLS_VERSION" &&
+        CGO_ENABLED=0 "$go" test -mod=mod -c -o "$DEPS_BIN/critest" \
+          -ldflags "-X $crit/pkg/version.Version=$CRI_TOOLS_VERSION" "$crit/cmd/critest") \
+      >/tmp/berth-go-critest.log 2>&1; then
+    tail -20 /tmp/berth-go-critest.log >&2
+    echo "install-deps: building critest failed (log: /tmp/berth-go-critest.log)" >&2
+    rm -rf "$scratch"
+    exit 1
+  fi
+  rm -rf "$scratch"
 fi
