@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# critest.sh BUILD_DIR [FOCUS]: cri-tools' critest 1.37 against a private containerd 2.3
+# (cri.sh), once with runtime handler `berth` and once with `runc` (containerd-shim-runc-v2
+# 2.3 with runc 1.4), in one run. Prints a table of every test with both results, the
+# counts, and the tests whose results differ. FOCUS (a ginkgo regex) runs a subset: what
+# CTest runs (tests/cri/CMakeLists.txt). Fails when a test that passes for runc does not
+# pass for berth, or when berth passes fewer tests than runc.
+#
+# Skipped for both, with the reason:
+#   - the image pulled by digest (test-image-digest@sha256:9700f9...): the digest pins
+#     upstream's bytes, which an image built offline cannot reproduce (images.sh).
+set -euo pipefail
+build=$(cd "${1:?usage: critest.sh BUILD_DIR [FOCUS]}" && pwd)
+focus=${2:-}
+here=$(cd "$(dirname "$0")" && pwd)
+SKIP='image with digest|by digest'
+
+dir=$(mktemp -d /tmp/berth-critest-XXXXXX)
+cleanup() { "$here/cri.sh" cleanup "$dir/cri" >/dev/null 2>&1 || true; rm -rf "$dir"; }
+trap cleanup EXIT
+"$here/cri.sh" setup "$dir/cri" "$build/bin"
+# shellcheck disable=SC1091
+. "$dir/cri/env"
+
+for handler in berth runc; do
+  args=(--runtime-endpoint "$CRI_ENDPOINT" --image-endpoint "$CRI_ENDPOINT"
+        --runtime-handler "$handler" -ginkgo.no-color -ginkgo.skip "$SKIP"
+        -ginkgo.json-report "$dir/$handler.json")
+  [ -z "$focus" ] || args+=(-ginkgo.focus "$focus")
+  echo "critest: handler $handler" >&2
+  t0=$(date +%s)
+  # critest's own exit status says only "something failed": the report says what.
+  (cd "$dir" && $IN_NS "$CRITEST" "${args[@]}" >"$dir/$handler.log" 2>&1) || true
+  echo "critest: handler $handler took $(( $(date +%s) - t0 )) s (log: $dir/$handler.log)" >&2
+  [ -s "$dir/$handler.json" ] || { tail -30 "$dir/$handler.log" >&2; echo "critest: no report for $handler" >&2; exit 1; }
+  jq -r '.[].SpecReports[] | select(.LeafNodeType == "It") |
+    [((.ContainerHierarchyTexts // []) + [.LeafNodeText] | join(" ")), .State] | @tsv' \
+    "$dir/$handler.json" | sort >"$dir/$handler.tsv"
+done
+
+join -t $'\t' -a 1 -a 2 -e missing -o 0,1.2,2.2 "$dir/berth.tsv" "$dir/runc.tsv" >"$dir/both.tsv"
+printf '%-7s %-7s %s\n' berth runc test
+awk -F'\t' '{printf "%-7s %-7s %s\n", $2, $3, $1}' "$dir/both.tsv"
+count() { awk -F'\t' -v c="$1" -v s="$2" '$c == s' "$dir/both.tsv" | wc -l; }
+echo
+for h in 2:berth 3:runc; do
+  c=${h%%:*}
+  printf '%-6s %3d passed, %3d failed, %3d skipped\n' "${h#*:}" "$(count "$c" passed)" \
+    "$(count "$c" failed)" "$(count "$c" skipped)"
+done
+worse=$(awk -F'\t' '$3 == "passed" && $2 != "passed" {print "  " $1 " (berth: " $2 ")"}' "$dir/both.tsv")
+better=$(awk -F'\t' '$2 == "passed" && $3 != "passed" {print "  " $1 " (runc: " $3 ")"}' "$dir/both.tsv")
+both=$(awk -F'\t' '$2 == "failed" && $3 == "failed" {print "  " $1}' "$dir/both.tsv")
+[ -z "$better" ] || printf 'passes for berth only:\n%s\n' "$better"
+[ -z "$both" ] || printf 'fails for both:\n%s\n' "$both"
+if [ -n "$worse" ]; then
+  printf 'passes for runc, not for berth:\n%s\n' "$worse"
+  grep -A15 '\[FAIL\]\|\[FAILED\]' "$dir/berth.log" | head -60 >&2 || true
+  exit 1
+fi
+[ "$(count 2 passed)" -ge "$(count 3 passed)" ] || { echo "berth passes fewer tests than runc" >&2; exit 1; }
+echo "critest: every test that passes for runc passes for berth"
