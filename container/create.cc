@@ -22,6 +22,7 @@
 #include "container/rollback.h"
 #include "container/state_store.h"
 #include "linux/files.h"
+#include "linux/mount_options.h"
 #include "linux/process.h"
 #include "linux/unix_socket.h"
 
@@ -92,6 +93,8 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
   in.spec = &spec;
   in.bundle = bundle;
   in.rootfs = rootfs;
+  in.rootfs_mount_point =
+      linux::MountPointOf(rootfs, linux::ReadFile("/proc/self/mountinfo").value_or(""));
   in.process = &*spec.process;
   in.no_pivot = o.no_pivot;
   in.no_new_keyring = o.no_new_keyring;

@@ -121,6 +121,9 @@ struct InitPlan {
   bool mount_namespace = false;
   std::string rootfs;                  // absolute host path
   unsigned long root_propagation_before = 0;  // applied to "/" before mounting
+  // With a shared "/": the mount that holds the rootfs, made private (only it) before
+  // the rootfs is bound onto itself, so that pivot_root accepts it.
+  std::string rootfs_parent_private;
   unsigned long root_propagation_after = 0;   // applied to the new "/" after pivot_root
   std::vector<MountStep> mounts;
   bool setup_dev = false;              // /dev is not a bind from the host: make nodes

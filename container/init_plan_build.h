@@ -15,6 +15,7 @@ struct PlanInputs {
   const oci::Spec* spec = nullptr;
   std::string bundle;        // absolute
   std::string rootfs;        // absolute, resolved
+  std::string rootfs_mount_point;  // of the mount that holds rootfs (mountinfo)
   const oci::Process* process = nullptr;  // spec->process unless exec
   bool no_pivot = false;
   bool no_new_keyring = false;

@@ -188,14 +188,23 @@ Result<void> PlanDevices(const oci::Spec& spec, InitPlan& plan) {
   return {};
 }
 
-Result<void> PlanRootPropagation(const oci::Spec& spec, InitPlan& plan) {
+Result<void> PlanRootPropagation(const PlanInputs& in, InitPlan& plan) {
+  const oci::Spec& spec = *in.spec;
   const std::string& name = spec.linux ? spec.linux->rootfs_propagation : std::string();
-  // Before mounting: never shared, so that nothing we mount leaks to the host.
+  // Before mounting: slave, so that nothing we mount leaks to the host, unless the
+  // config asks for more.
   plan.root_propagation_before = MS_REC | MS_SLAVE;
   if (name.empty()) return {};
   unsigned long p = linux::ParsePropagation(name);
   if (!p) return Fail("linux.rootfsPropagation: unknown propagation \"" + name + "\"");
   if (p & MS_PRIVATE) plan.root_propagation_before = MS_REC | MS_PRIVATE;
+  if (p & MS_SHARED) {
+    // As runc: a shared root from the start. Made slave first, the container's mounts
+    // would never again be peers of the host's, and a bidirectional volume (CRI's
+    // mountPropagation: Bidirectional) would not propagate back.
+    plan.root_propagation_before = p;
+    plan.rootfs_parent_private = in.rootfs_mount_point.empty() ? "/" : in.rootfs_mount_point;
+  }
   plan.root_propagation_after = p;
   return {};
 }
@@ -254,7 +263,7 @@ Result<void> PlanMounts(const PlanInputs& in, InitPlan& plan, PlanWarnings* warn
   }
   plan.setup_dev = !dev_is_bind;
   if (plan.setup_dev) BERTH_TRY(PlanDevices(spec, plan));
-  BERTH_TRY(PlanRootPropagation(spec, plan));
+  BERTH_TRY(PlanRootPropagation(in, plan));
   plan.readonly_root = spec.root.readonly;
   if (spec.linux) {
     plan.masked_paths = spec.linux->masked_paths;

@@ -284,6 +284,9 @@ void PrepareRootfs(InitContext& ctx) noexcept {
   if (p.mount_namespace) {
     ctx.CheckErrno(::mount(nullptr, "/", nullptr, p.root_propagation_before, nullptr),
                    "set propagation of /");
+    if (!p.rootfs_parent_private.empty())
+      ctx.CheckErrno(::mount(nullptr, p.rootfs_parent_private.c_str(), nullptr, MS_PRIVATE, nullptr),
+                     "make the mount of the rootfs private: ", p.rootfs_parent_private.c_str());
     // pivot_root needs the rootfs to be a mount point.
     ctx.CheckErrno(::mount(p.rootfs.c_str(), p.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr),
                    "bind mount the rootfs ", p.rootfs.c_str());

@@ -3,6 +3,7 @@
 #include <linux/mount.h>
 #include <sys/mount.h>
 
+#include <cctype>
 #include <string_view>
 
 namespace berth::linux {
@@ -117,6 +118,53 @@ MountOptions ParseMountOptions(const std::vector<std::string>& options) {
     out.data += opt;
   }
   return out;
+}
+
+namespace {
+
+// mountinfo escapes space, tab, newline and backslash as \ooo.
+std::string UnescapeMountinfo(std::string_view field) {
+  std::string out;
+  for (size_t i = 0; i < field.size(); ++i) {
+    if (field[i] == '\\' && i + 3 < field.size() &&
+        std::isdigit(static_cast<unsigned char>(field[i + 1]))) {
+      out += static_cast<char>(std::stoi(std::string(field.substr(i + 1, 3)), nullptr, 8));
+      i += 3;
+    } else {
+      out += field[i];
+    }
+  }
+  return out;
+}
+
+bool IsUnder(const std::string& path, const std::string& dir) {
+  if (dir == "/") return true;
+  return path.compare(0, dir.size(), dir) == 0 && (path.size() == dir.size() || path[dir.size()] == '/');
+}
+
+}  // namespace
+
+std::string MountPointOf(const std::string& path, std::string_view mountinfo) {
+  std::string best = "/";
+  size_t pos = 0;
+  while (pos < mountinfo.size()) {
+    size_t end = mountinfo.find('\n', pos);
+    if (end == std::string_view::npos) end = mountinfo.size();
+    std::string_view line = mountinfo.substr(pos, end - pos);
+    pos = end + 1;
+    // id parent major:minor root MOUNT-POINT options ...
+    size_t field = 0, start = 0;
+    for (size_t i = 0; i <= line.size() && field < 5; ++i) {
+      if (i < line.size() && line[i] != ' ') continue;
+      if (field == 4) {
+        std::string point = UnescapeMountinfo(line.substr(start, i - start));
+        if (point.size() > best.size() && IsUnder(path, point)) best = std::move(point);
+      }
+      ++field;
+      start = i + 1;
+    }
+  }
+  return best;
 }
 
 }  // namespace berth::linux

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace berth::linux {
@@ -25,5 +26,10 @@ MountOptions ParseMountOptions(const std::vector<std::string>& options);
 
 // Reads one propagation name ("rslave", "shared", ...); 0 when unknown.
 unsigned long ParsePropagation(const std::string& name);
+
+// The mount point of the mount that holds `path` (absolute, resolved) in MOUNTINFO
+// (the text of /proc/<pid>/mountinfo): the longest mount point that is `path` or one
+// of its parents. "/" when nothing longer matches.
+std::string MountPointOf(const std::string& path, std::string_view mountinfo);
 
 }  // namespace berth::linux

@@ -23,7 +23,7 @@ PACKAGES=(
   golang-github-opencontainers-runtime-tools-dev golang-github-google-uuid-dev
   # Kubernetes (CRI) tests: CNI plugins, and the offline images critest pulls, built
   # from Debian's packages and served by a registry on 127.0.0.1
-  containernetworking-plugins iptables docker-registry skopeo umoci nginx-light
+  containernetworking-plugins iptables docker-registry skopeo umoci nginx-light libc6-dev
   # fuzzing and benchmarks
   clang libclang-rt-14-dev hyperfine patch tar gzip jq
 )

@@ -52,7 +52,9 @@ struct RestoredInit {
 };
 
 // What the shim keeps of berth's record of a container it made: its cgroup, and
-// whether it has a pid namespace of its own.
+// whether it has a pid namespace of its own. A joined one (a pod's shared pid
+// namespace) is not: its other processes outlive the init, as with the host's
+// (runc's shim: shouldKillAllOnExit, a pid namespace with a path).
 void ReadRecordFacts(const container::Runtime& rt, const std::string& id, CreatedInit& out) {
   auto record = container::ReadRecord(rt.root, id, nullptr);
   if (!record) return;
@@ -60,8 +62,7 @@ void ReadRecordFacts(const container::Runtime& rt, const std::string& id, Create
     if (auto paths = cgroup::PathsFromJson(record->cgroup)) out.cgroup = std::move(*paths);
   }
   const auto& ns_list = record->new_namespaces;
-  out.own_pid_namespace = std::find(ns_list.begin(), ns_list.end(), "pid") != ns_list.end() ||
-                          record->joined_namespaces.count("pid");
+  out.own_pid_namespace = std::find(ns_list.begin(), ns_list.end(), "pid") != ns_list.end();
 }
 
 // OOM kills are watched from the start, as runc's shim adds the cgroup then.
@@ -407,6 +408,7 @@ void TaskCore::StartExec(const ContainerPtr& c, Process& p, Reply r) {
       p.exit_published = true;
       for (auto& w : p.waiters) ReplyWait(w, p);
       p.waiters.clear();
+      ReleaseInitExit(c);
       return r.Fail(Unknown("OCI runtime exec failed: " + res.error().message));
     }
     p.pid = res->pid;

@@ -88,6 +88,9 @@ class TaskCore {
   bool Reap(Process& p);  // true once p.exit is set
   void HandleExit(const ContainerPtr& c, Process& p);
   void FinishExit(const ContainerPtr& c, Process& p);
+  void ReapExecs(const ContainerPtr& c);
+  void ReleaseInitExit(const ContainerPtr& c);
+  void DrainAndPublish(const ContainerPtr& c, Process& p);
   void PublishExit(const ContainerPtr& c, Process& p);
   void WatchOom(const ContainerPtr& c, linux::UniqueFd fd);
   void ReadOom(const ContainerPtr& c);

@@ -92,27 +92,57 @@ void TaskCore::HandleExit(const ContainerPtr& c, Process& p) {
   FinishExit(c, p);
 }
 
+namespace {
+
+bool ExecsRunning(const Container& c) {
+  for (const auto& [id, e] : c.execs)
+    if (e->phase == Phase::kRunning || e->phase == Phase::kStarting) return true;
+  return false;
+}
+
+}  // namespace
+
 void TaskCore::FinishExit(const ContainerPtr& c, Process& p) {
   p.phase = Phase::kStopped;
-  if (p.exec_id.empty()) {
-    // With a pid namespace the kernel takes every other process first, and only then
-    // the init: report the execs that are gone before the init, whatever the order
-    // of the wakeups.
-    for (auto& [id, e] : c->execs)
-      if (e->phase == Phase::kRunning && Reap(*e)) FinishExit(c, *e);
-    // An OOM kill is reported before the exit it caused.
-    if (c->oom_watch) ReadOom(c);
-    // Without a pid namespace of its own the container's other processes survive the
-    // init: kill them, as runc's shim does.
-    if (!c->own_pid_namespace && c->cgroup) {
-      Offload([paths = *c->cgroup] {
-                auto cg = cgroup::Manager::Load(paths);
-                if (cg) (void)(*cg)->Kill(SIGKILL);
-                return 0;
-              },
-              [](int) {});
-    }
+  if (!p.exec_id.empty()) {
+    DrainAndPublish(c, p);
+    return ReleaseInitExit(c);
   }
+  // With a pid namespace the kernel takes every other process first, and only then
+  // the init: report the execs that are gone before the init, whatever the order
+  // of the wakeups.
+  ReapExecs(c);
+  // An OOM kill is reported before the exit it caused.
+  if (c->oom_watch) ReadOom(c);
+  if (c->own_pid_namespace || !c->cgroup) return DrainAndPublish(c, p);
+  // Without a pid namespace of its own (the host's, or the pod's it joined) the
+  // container's other processes survive the init: kill them, as runc's shim does, and
+  // report the init's exit after theirs, as containerd does.
+  Offload([paths = *c->cgroup] {
+            auto cg = cgroup::Manager::Load(paths);
+            if (cg) (void)(*cg)->Kill(SIGKILL);
+            return 0;
+          },
+          [this, c](int) {
+            ReapExecs(c);
+            c->init_exit_waits = true;
+            ReleaseInitExit(c);
+          });
+}
+
+// The last exec of a shared-pid container lets the init's exit out (above).
+void TaskCore::ReleaseInitExit(const ContainerPtr& c) {
+  if (!c->init_exit_waits || ExecsRunning(*c)) return;
+  c->init_exit_waits = false;
+  DrainAndPublish(c, c->init);
+}
+
+void TaskCore::ReapExecs(const ContainerPtr& c) {
+  for (auto& [id, e] : c->execs)
+    if (e->phase == Phase::kRunning && Reap(*e)) FinishExit(c, *e);
+}
+
+void TaskCore::DrainAndPublish(const ContainerPtr& c, Process& p) {
   if (!p.io) return PublishExit(c, p);
   p.io->Drain(kPtyDrainWait, [this, c, id = p.exec_id] {
     if (Process* p = Lookup(*c, id)) PublishExit(c, *p);

@@ -83,6 +83,9 @@ struct Container {
 
   std::optional<cgroup::Paths> cgroup;
   bool own_pid_namespace = true;
+  // The init exited in a pid namespace that is not its own: its exit is published
+  // once the last exec's is.
+  bool init_exit_waits = false;
   linux::UniqueFd oom_fd;
   ttrpc::EventLoop::WatchId oom_watch = 0;
   uint64_t oom_kill_count = 0;

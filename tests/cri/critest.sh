@@ -33,6 +33,9 @@ for handler in berth runc; do
   (cd "$dir" && $IN_NS "$CRITEST" "${args[@]}" >"$dir/$handler.log" 2>&1) || true
   echo "critest: handler $handler took $(( $(date +%s) - t0 )) s (log: $dir/$handler.log)" >&2
   [ -s "$dir/$handler.json" ] || { tail -30 "$dir/$handler.log" >&2; echo "critest: no report for $handler" >&2; exit 1; }
+  # An interrupted run reports the specs it did not reach as skipped: not a result.
+  special=$(jq -r '[.[].SpecialSuiteFailureReasons // [] | .[]] | join("; ")' "$dir/$handler.json")
+  [ -z "$special" ] || { echo "critest: the $handler run did not complete: $special" >&2; exit 1; }
   jq -r '.[].SpecReports[] | select(.LeafNodeType == "It") |
     [((.ContainerHierarchyTexts // []) + [.LeafNodeText] | join(" ")), .State] | @tsv' \
     "$dir/$handler.json" | sort >"$dir/$handler.tsv"

@@ -8,6 +8,9 @@
 #         code), one shim for the pod, then stop/rm/stopp/rmp leave no shim, mount,
 #         cgroup or network namespace
 #   oom   a container over its memory limit: OOMKilled, exit code 137
+#   sharedpid  a pod with one pid namespace (shareProcessNamespace): a container whose
+#         init leaves a child behind stops, the child is killed with it (as runc's shim
+#         and containerd do), and its exit is reported
 set -euo pipefail
 scenario=${1:?usage: e2e.sh SCENARIO DIR [HANDLER]}
 dir=${2:?DIR}
@@ -50,10 +53,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-pod_config() {  # pod_config NAME: a pod sandbox config in $work/NAME-pod.json
+pod_config() {  # pod_config NAME [PID_MODE]: a pod sandbox config in $work/NAME-pod.json
+  # PID_MODE: 0 a pid namespace per container (the default), 1 one for the pod.
   jq -n --arg name "$1" --arg uid "$run_id-$1" --arg logs "$work/logs/$1" --arg parent "$parent" \
+    --argjson pid "${2:-0}" \
     '{metadata: {name: $name, namespace: "berth-e2e", uid: $uid}, log_directory: $logs,
-      linux: {cgroup_parent: $parent}}' >"$work/$1-pod.json"
+      linux: {cgroup_parent: $parent, security_context: {namespace_options: {pid: $pid}}}}' \
+    >"$work/$1-pod.json"
   mkdir -p "$work/logs/$1"
 }
 container_config() {  # container_config FILE NAME [MEMORY_LIMIT] -- COMMAND...
@@ -66,8 +72,8 @@ container_config() {  # container_config FILE NAME [MEMORY_LIMIT] -- COMMAND...
     '{metadata: {name: $name}, image: {image: $image}, command: $argv, log_path: ($name + ".log"),
       linux: {resources: (if $mem > 0 then {memory_limit_in_bytes: $mem} else {} end)}}' >"$file"
 }
-run_pod() {  # run_pod NAME: prints the pod id
-  pod_config "$1"
+run_pod() {  # run_pod NAME [PID_MODE]: prints the pod id
+  pod_config "$@"
   local p
   p=$(crictl runp --runtime "$handler" "$work/$1-pod.json") || fail "runp $1"
   echo "$p" >>"$work/pods"
@@ -141,6 +147,18 @@ oom)
   status=$(inspect "$c")
   expect_eq "reason" "$(jq -r .status.reason <<<"$status")" OOMKilled
   expect_eq "exit code" "$(jq -r .status.exitCode <<<"$status")" 137
+  ;;
+sharedpid)
+  pod=$(run_pod shared 1)
+  # The init (sh) is not pid 1 here: the pod's pause is. Its child outlives it.
+  c=$(start_container "$pod" shared leaver -- sh -c 'sleep 100000 & echo child $!; wait')
+  eventually "leaver is running" state_is "$c" CONTAINER_RUNNING
+  eventually "the child is up" grep -q "child" <(crictl logs "$c")
+  init=$(inspect "$c" | jq -r .info.pid)
+  child=$(pgrep -P "$init" sleep) || fail "no child of the init $init"
+  timeout 30 $CRICTL stop -t 1 "$c" >/dev/null || fail "stop did not return within 30 s"
+  expect_eq "state after stop" "$(inspect "$c" | jq -r .status.state)" CONTAINER_EXITED
+  eventually "the init's child $child is gone" sh -c "! kill -0 $child"
   ;;
 *) fail "unknown scenario" ;;
 esac

@@ -30,6 +30,19 @@ TEST(MountOptions, FlagsPropagationAttributesAndData) {
   EXPECT_EQ(ParsePropagation("bogus"), 0u);
 }
 
+TEST(MountOptions, MountPointOfTakesTheLongestParentAndUnescapes) {
+  const std::string info =
+      "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+      "30 22 0:25 / /run rw shared:5 - tmpfs tmpfs rw\n"
+      "31 30 0:26 / /run/con\\040d rw shared:6 - tmpfs tmpfs rw\n"
+      "32 22 0:27 / /runaway rw shared:7 - tmpfs tmpfs rw\n";
+  EXPECT_EQ(MountPointOf("/run/con d/rootfs", info), "/run/con d");
+  EXPECT_EQ(MountPointOf("/run/other", info), "/run");
+  EXPECT_EQ(MountPointOf("/run", info), "/run");
+  EXPECT_EQ(MountPointOf("/runaway2/x", info), "/") << "a prefix that is not a parent";
+  EXPECT_EQ(MountPointOf("/srv", ""), "/");
+}
+
 TEST(Signals, NamesNumbersAndRealtime) {
   EXPECT_EQ(*ParseSignal("KILL"), SIGKILL);
   EXPECT_EQ(*ParseSignal("SIGTERM"), SIGTERM);
