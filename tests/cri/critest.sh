@@ -3,7 +3,7 @@
 # (cri.sh), once with runtime handler `berth` and once with `runc` (containerd-shim-runc-v2
 # 2.3 with runc 1.4), in one run. Prints a table of every test with both results, the
 # counts, and the tests whose results differ. FOCUS (a ginkgo regex) runs a subset: what
-# CTest runs (tests/cri/CMakeLists.txt). Fails when a test that passes for runc does not
+# CTest runs (tests/cri/CMakeLists.txt). Reports and logs: BUILD_DIR/critest. Fails when a test that passes for runc does not
 # pass for berth, or when berth passes fewer tests than runc.
 #
 # Skipped for both, with the reason:
@@ -15,14 +15,17 @@ focus=${2:-}
 here=$(cd "$(dirname "$0")" && pwd)
 SKIP='image with digest|by digest'
 
-dir=$(mktemp -d /tmp/berth-critest-XXXXXX)
-cleanup() { "$here/cri.sh" cleanup "$dir/cri" >/dev/null 2>&1 || true; rm -rf "$dir"; }
+# The reports and logs stay in BUILD_DIR/critest (one run at a time).
+dir=${CRITEST_DIR:-$build/critest}
+rm -rf "$dir"
+mkdir -p "$dir"
+cleanup() { "$here/cri.sh" cleanup "$dir/cri" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 "$here/cri.sh" setup "$dir/cri" "$build/bin"
 # shellcheck disable=SC1091
 . "$dir/cri/env"
 
-for handler in berth runc; do
+for handler in ${CRITEST_HANDLERS:-berth runc}; do
   args=(--runtime-endpoint "$CRI_ENDPOINT" --image-endpoint "$CRI_ENDPOINT"
         --runtime-handler "$handler" -ginkgo.no-color -ginkgo.skip "$SKIP"
         -ginkgo.json-report "$dir/$handler.json")
