@@ -169,12 +169,7 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
     return RunHooks(spec.hooks.create_runtime, "createRuntime", json);
   };
   LaunchedInit init = BERTH_TRY(LaunchInit(plan, maps, hooks));
-  pid_t init_pid = init.pid;
-  int init_pidfd = init.pidfd.get();
-  rollback.Add([init_pid, init_pidfd] {
-    ::syscall(SYS_pidfd_send_signal, init_pidfd, SIGKILL, nullptr, 0);
-    ::waitpid(init_pid, nullptr, 0);
-  });
+  rollback.AddKillChild(init.pid, init.pidfd.get());
 
   if (init.seccomp_listener && spec.linux && spec.linux->seccomp) {
     oci::State s = hook_state;

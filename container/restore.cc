@@ -201,12 +201,7 @@ Result<void> RestoreRun::OnNotify(const std::string& script, pid_t pid, linux::U
   if (script == "post-restore") {
     // The restored init is our child (rst_sibling); from here a failure kills it.
     linux::UniqueFd pidfd = BERTH_TRY(linux::PidfdOpen(pid));
-    auto own = std::make_shared<linux::UniqueFd>(::fcntl(pidfd.get(), F_DUPFD_CLOEXEC, 0));
-    if (!*own) return ErrnoError("dup the restored process's pidfd");
-    rollback.Add([pid, own] {
-      ::syscall(SYS_pidfd_send_signal, own->get(), SIGKILL, nullptr, 0);
-      ::waitpid(pid, nullptr, 0);
-    });
+    rollback.AddKillChild(pid, pidfd.get());
     record.pid = pid;
     record.start_time = BERTH_TRY(linux::ReadProcStat(pid)).start_time;
     result.pid = pid;

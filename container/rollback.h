@@ -2,6 +2,8 @@
 // reverse unless the operation completed (create, restore).
 #pragma once
 
+#include <sys/types.h>
+
 #include <functional>
 #include <vector>
 
@@ -18,6 +20,10 @@ class Rollback {
   }
   void Add(std::function<void()> step) { steps_.push_back(std::move(step)); }
   void Disarm() { armed_ = false; }
+  // A step that kills child `pid` through a dup of `pidfd` and reaps it: the step owns
+  // its fd, since the caller's is closed (with the rest of the operation's locals)
+  // before the rollback runs.
+  void AddKillChild(pid_t pid, int pidfd);
 
  private:
   std::vector<std::function<void()>> steps_;

@@ -1,6 +1,8 @@
 // Bad input and failures: one line naming the cause, exit status 1, and
 // nothing left behind (state dir, cgroups, processes, mounts).
 #include <sys/stat.h>
+
+#include <chrono>
 #include <unistd.h>
 
 #include <fstream>
@@ -154,6 +156,19 @@ TEST_F(Errors, FailingPrestartHookKillsTheInitAndLeavesNothing) {
   ASSERT_TRUE(state.is_object()) << "the hook did not get the state";
   EXPECT_EQ(state["id"], id);
   EXPECT_FALSE(ProcessExists(state["pid"].get<int>())) << "init left running";
+  ExpectNothingLeft(id);
+}
+
+// Issue 17: a failure after the init is cloned (here the pid file) once hung for good:
+// the rollback killed the init through a pidfd that was already closed.
+TEST_F(Errors, FailureAfterTheLaunchKillsTheInitAndLeavesNothing) {
+  std::string id = NewId();
+  auto start = std::chrono::steady_clock::now();
+  auto r = Berth({"create", "-b", MakeBundle({"sleep", "100"}), "--pid-file",
+                  dir_ + "/no/such/dir/pid", id});
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_EQ(Lines(r.err), 1u) << r.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
   ExpectNothingLeft(id);
 }
 
