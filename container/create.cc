@@ -11,6 +11,8 @@
 #include <cstdlib>
 #include <functional>
 
+#include <nlohmann/json.hpp>
+
 #include "cgroup/cgroup.h"
 #include "cgroup/devices.h"
 #include "cgroup/mounts.h"
@@ -43,13 +45,15 @@ std::pair<uid_t, gid_t> ContainerRootOnHost(const oci::Spec& spec) {
 }
 
 // The hook state JSON around the pid, which only exists after clone.
+// The hooks' state as prefix + <pid> + suffix, for the init, which knows its host pid
+// only after the clone: built as JSON, with "pid" as the last member.
 void SplitHookState(const oci::State& state, std::string& prefix, std::string& suffix) {
-  oci::State s = state;
-  s.pid = 987654321;  // a marker no real pid reaches
-  std::string json = oci::HookStateJson(s);
-  size_t at = json.find("987654321");
-  prefix = json.substr(0, at);
-  suffix = json.substr(at + 9);
+  nlohmann::json j = nlohmann::json::parse(oci::HookStateJson(state));
+  j.erase("pid");
+  std::string body = j.dump();
+  body.pop_back();  // the closing brace
+  prefix = body + (j.empty() ? "" : ",") + "\"pid\":";
+  suffix = "}";
 }
 
 int ListenFdsFromEnvironment() {

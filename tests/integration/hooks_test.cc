@@ -20,7 +20,9 @@ class Hooks : public BerthTest {
 };
 
 TEST_F(Hooks, RunInOrderWithStateOnStdinAndInTheRightNamespaces) {
-  std::string id = NewId();
+  // A number in the id that once served as the pid's marker (issue 17 point 6).
+  std::string id = NewId() + "-987654321";
+  ids_.push_back(id);
   std::string log = dir_ + "/hooks.log";
   std::string bundle = MakeBundle({"true"}, [&](json& s) {
     s["hooks"] = {{"prestart", {Hook("prestart", log)}},
