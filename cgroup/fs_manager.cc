@@ -114,6 +114,19 @@ Result<void> CreateDirs(const Layout& layout, const oci::Resources* resources, b
   return {};
 }
 
+// A process cloned into a frozen cgroup never runs, and create would wait for it for
+// good: an existing frozen target is refused before anything is made (runc refuses it
+// too: "container's cgroup unexpectedly frozen").
+static Result<void> RefuseFrozen(const Paths& paths) {
+  std::string dir = V1Dir(paths, "freezer");
+  if (!dir.empty() && linux::PathExists(dir) && BERTH_TRY(v1::IsFrozen(dir)))
+    return Fail("cgroup " + dir + " is frozen: thaw it or choose another cgroupsPath", EBUSY);
+  if (HasUnified(paths) && linux::PathExists(paths.unified) && BERTH_TRY(v2::IsFrozen(paths.unified)))
+    return Fail("cgroup " + paths.unified + " is frozen: thaw it or choose another cgroupsPath",
+                EBUSY);
+  return {};
+}
+
 Result<std::unique_ptr<FsManager>> FsManager::Create(const Request& request) {
   CgroupsPath path = BERTH_TRY(ParseCgroupsPath(request.cgroups_path, request.container_id));
   Layout layout = BERTH_TRY(ReadLayout(request.root));
@@ -123,6 +136,7 @@ Result<std::unique_ptr<FsManager>> FsManager::Create(const Request& request) {
   paths.root = request.root;
   FillPaths(
       layout, [&](const Hierarchy& h) { return HierarchyDir(h, path, OwnPath(h, own)); }, paths);
+  BERTH_TRY(RefuseFrozen(paths));
   BERTH_TRY(CreateDirs(layout, request.resources, /*enable_v2=*/true, paths));
   return std::make_unique<FsManager>(std::move(paths));
 }

@@ -172,6 +172,39 @@ TEST_F(Errors, FailureAfterTheLaunchKillsTheInitAndLeavesNothing) {
   ExpectNothingLeft(id);
 }
 
+// Issue 17 point 8: an init cloned into a frozen cgroup never runs; create must not wait
+// for it. The frozen cgroup is the user's: it stays as it was.
+TEST_F(Errors, FrozenTargetCgroupIsRefused) {
+  std::vector<std::pair<std::string, std::string>> freezers;  // dir, the file that freezes
+  if (::access("/sys/fs/cgroup/unified/cgroup.controllers", F_OK) == 0)
+    freezers.push_back({"/sys/fs/cgroup/unified", "cgroup.freeze"});
+  else if (::access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0)
+    freezers.push_back({"/sys/fs/cgroup", "cgroup.freeze"});
+  if (::access("/sys/fs/cgroup/freezer/freezer.state", F_OK) == 0)
+    freezers.push_back({"/sys/fs/cgroup/freezer", "freezer.state"});
+  ASSERT_FALSE(freezers.empty()) << "no freezer on this host";
+  for (const auto& [hierarchy, file] : freezers) {
+    std::string name = "berth-frozen-" + std::to_string(::getpid());
+    std::string dir = hierarchy + "/" + name;
+    ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0) << dir;
+    bool v2 = file == "cgroup.freeze";
+    std::ofstream(dir + "/" + file) << (v2 ? "1" : "FROZEN");
+    std::string id = NewId();
+    auto r = Berth({"run", "-d", "-b", MakeBundle({"true"}, [&](json& s) {
+                      s["linux"]["cgroupsPath"] = "/" + name;
+                    }), id});
+    EXPECT_EQ(r.status, 1) << dir << ": " << r.err;
+    EXPECT_EQ(Lines(r.err), 1u) << r.err;
+    EXPECT_NE(Berth({"state", id}).status, 0);
+    std::ofstream(dir + "/" + file) << (v2 ? "0" : "THAWED");
+    EXPECT_EQ(::rmdir(dir.c_str()), 0) << dir << " is not as it was";
+    // Nothing made in the other hierarchies for that cgroupsPath (removed if it was).
+    auto left = CgroupDirsNamed(name);
+    EXPECT_TRUE(left.empty()) << left.size() << " cgroups made for " << name;
+    for (const auto& other : left) ::rmdir(other.c_str());
+  }
+}
+
 TEST_F(Errors, TerminalWithoutConsoleSocketIsRefusedByCreate) {
   std::string id = NewId();
   auto r = Berth({"create", "-b", MakeBundle({"true"}, [](json& s) { s["process"]["terminal"] = true; }), id});
