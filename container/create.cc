@@ -173,6 +173,9 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
     return RunHooks(spec.hooks.create_runtime, "createRuntime", json);
   };
   LaunchedInit init = BERTH_TRY(LaunchInit(plan, maps, hooks));
+  if (init.cloned_into_cgroup_refused)
+    rt.Log(LogLevel::kDebug, "the init cloned into its v2 cgroup was killed at once (the cgroup "
+                             "had cgroup.kill written): cloned again and moved by pid");
   rollback.AddKillChild(init.pid, init.pidfd.get());
 
   if (init.seccomp_listener && spec.linux && spec.linux->seccomp) {

@@ -207,7 +207,21 @@ Result<void> PlanSelfJoin(InitPlan& plan, cgroup::SelfJoin& join) {
   return {};
 }
 
-Result<LaunchedInit> LaunchInit(InitPlan& plan, const IdMaps& maps, const LaunchHooks& hooks) {
+// The first child was killed (SIGKILL) during setup, as the kernel does right after
+// a CLONE_INTO_CGROUP into a v2 cgroup that once had cgroup.kill written (seen on 6.x
+// kernels).
+static bool KilledAtClone(int pidfd) {
+  // Killed, it may still be exiting: its pidfd turns readable when it is gone. A child
+  // alive after 100 ms failed for another reason (only an error path waits).
+  pollfd p{.fd = pidfd, .events = POLLIN, .revents = 0};
+  if (::poll(&p, 1, 100) <= 0) return false;
+  siginfo_t info{};
+  return ::waitid(P_PIDFD, static_cast<id_t>(pidfd), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+         info.si_pid != 0 && info.si_code == CLD_KILLED && info.si_status == SIGKILL;
+}
+
+static Result<LaunchedInit> LaunchOnce(InitPlan& plan, const IdMaps& maps, const LaunchHooks& hooks,
+                                bool into_cgroup, bool& killed_at_clone) {
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
     return ErrnoError("socketpair");
@@ -225,7 +239,7 @@ Result<LaunchedInit> LaunchInit(InitPlan& plan, const IdMaps& maps, const Launch
 
   int pidfd = -1;
   uint64_t flags = CLONE_PIDFD | (plan.two_stage ? 0 : plan.clone_flags);
-  cgroup::SelfJoined joined{.unified = plan.cgroup_dir_fd >= 0,
+  cgroup::SelfJoined joined{.unified = into_cgroup && plan.cgroup_dir_fd >= 0,
                             .v1 = !plan.cgroup_tasks_fds.empty()};
   pid_t pid = linux::Clone3(flags | (joined.unified ? CLONE_INTO_CGROUP : 0), &pidfd,
                             SIGCHLD, plan.cgroup_dir_fd);
@@ -244,7 +258,10 @@ Result<LaunchedInit> LaunchInit(InitPlan& plan, const IdMaps& maps, const Launch
   theirs.reset();  // so that init's death reads as end of file
 
   LaunchedInit out;
+  int first = first_pidfd.get();
+  bool cloned_into_cgroup = joined.unified;
   auto fail = [&](Error e) -> Result<LaunchedInit> {
+    killed_at_clone = cloned_into_cgroup && KilledAtClone(first);
     KillAndReap(out.pid, out.pidfd.get());
     if (plan.two_stage) KillAndReap(pid, first_pidfd.get());
     return Fail(std::move(e));
@@ -269,6 +286,17 @@ Result<LaunchedInit> LaunchInit(InitPlan& plan, const IdMaps& maps, const Launch
     auto w = WaitForExecve(ours.get());
     if (!w) return fail(std::move(w.error()));
   }
+  return out;
+}
+
+Result<LaunchedInit> LaunchInit(InitPlan& plan, const IdMaps& maps, const LaunchHooks& hooks) {
+  bool killed_at_clone = false;
+  auto out = LaunchOnce(plan, maps, hooks, /*into_cgroup=*/true, killed_at_clone);
+  if (out || !killed_at_clone) return out;
+  // Once more, moved into its v2 cgroup by pid after the clone.
+  killed_at_clone = false;
+  out = LaunchOnce(plan, maps, hooks, /*into_cgroup=*/false, killed_at_clone);
+  if (out) out->cloned_into_cgroup_refused = true;
   return out;
 }
 

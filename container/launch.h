@@ -32,6 +32,9 @@ struct LaunchedInit {
   // With plan.join_container: the runtime's end of the sync socket, which reads end of
   // file once the process exec'd, or a kError if it failed first.
   linux::UniqueFd sync;
+  // The first clone into the v2 cgroup was killed at once (a cgroup that had
+  // cgroup.kill written): the init was cloned again and moved by pid.
+  bool cloned_into_cgroup_refused = false;
 };
 
 struct IdMaps {

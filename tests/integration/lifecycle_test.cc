@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <thread>
 
 #include "tests/integration/harness.h"
@@ -186,6 +187,28 @@ TEST_F(Lifecycle, StateOfAnExitedContainerIsStoppedWithPidZero) {
   ASSERT_EQ(Berth({"run", "-d", "-b", MakeBundle({"true"}), id}).status, 0);
   ASSERT_TRUE(WaitForStatus(id, "stopped"));
   EXPECT_EQ(State(id)["pid"], 0);
+}
+
+// Issue 17 point 2: a v2 cgroup that once had cgroup.kill written kills every child
+// cloned into it with CLONE_INTO_CGROUP on this kernel; berth clones again and moves
+// the init by pid.
+TEST_F(Lifecycle, RunsInAV2CgroupThatOnceHadCgroupKillWritten) {
+  std::string unified = ::access("/sys/fs/cgroup/unified/cgroup.controllers", F_OK) == 0
+                            ? "/sys/fs/cgroup/unified"
+                            : "/sys/fs/cgroup";
+  ASSERT_EQ(::access((unified + "/cgroup.controllers").c_str(), F_OK), 0) << "no cgroup v2 here";
+  std::string name = "berth-killed-" + std::to_string(::getpid());
+  std::string dir = unified + "/" + name;
+  ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0) << dir;
+  std::ofstream(dir + "/cgroup.kill") << "1";
+  std::string id = NewId();
+  auto r = Berth({"run", "-b", MakeBundle({"echo", "ran"}, [&](json& s) {
+                    s["linux"]["cgroupsPath"] = "/" + name;
+                  }), id});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "ran\n");
+  for (const auto& left : CgroupDirsNamed(name)) ::rmdir(left.c_str());
+  ::rmdir(dir.c_str());
 }
 
 }  // namespace
