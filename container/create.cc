@@ -19,6 +19,7 @@
 #include "container/bundle.h"
 #include "container/container.h"
 #include "container/hooks.h"
+#include "container/idmap.h"
 #include "container/init_plan_build.h"
 #include "container/launch.h"
 #include "container/rollback.h"
@@ -126,6 +127,9 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
   if (state_fd < 0) return ErrnoError("dup state dir fd");
   linux::UniqueFd state_fd_owner(state_fd);
   plan.state_dir_fd = state_fd;
+  // Before clone: init inherits them and attaches them; ours close after the launch.
+  std::vector<linux::UniqueFd> detached_mounts =
+      BERTH_TRY(MakeIdMappedMounts(plan, 3 + plan.preserve_fds));
   for (int i = 0; i < 3; ++i) plan.stdio[i] = o.stdio[i];
 
   ContainerRecord record;
@@ -173,6 +177,7 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
     return RunHooks(spec.hooks.create_runtime, "createRuntime", json);
   };
   LaunchedInit init = BERTH_TRY(LaunchInit(plan, maps, hooks));
+  detached_mounts.clear();
   if (init.cloned_into_cgroup_refused)
     rt.Log(LogLevel::kDebug, "the init cloned into its v2 cgroup was killed at once (the cgroup "
                              "had cgroup.kill written): cloned again and moved by pid");

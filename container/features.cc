@@ -2,6 +2,7 @@
 
 #include "linux/capabilities.h"
 #include "linux/lsm.h"
+#include "linux/mount_api.h"
 #include "linux/namespaces.h"
 #include "linux/seccomp.h"
 #include "oci/spec.h"
@@ -21,10 +22,10 @@ nlohmann::ordered_json Features() {
                 "poststop"};
   j["mountOptions"] = {
       "async",     "atime",     "bind",        "defaults",    "dev",        "diratime",
-      "dirsync",   "exec",      "iversion",    "lazytime",    "loud",       "mand",
+      "dirsync",   "exec",      "idmap",       "iversion",    "lazytime",    "loud",       "mand",
       "noatime",   "nodev",     "nodiratime",  "noexec",      "noiversion", "nolazytime",
       "nomand",    "norelatime", "nostrictatime", "nosuid",   "private",    "rbind",
-      "rdev",      "rdiratime", "relatime",    "remount",     "rexec",      "rnoatime",
+      "rdev",      "rdiratime", "relatime",    "remount",     "rexec",      "ridmap",     "rnoatime",
       "rnodev",    "rnodiratime", "rnoexec",   "rnosuid",     "rnosymfollow", "ro",
       "rprivate",  "rrelatime", "rro",         "rrw",         "rshared",    "rslave",
       "rstrictatime", "rsuid",  "rsymfollow",  "runbindable", "rw",         "shared",
@@ -48,6 +49,9 @@ nlohmann::ordered_json Features() {
   linux_part["apparmor"] = {{"enabled", linux::AppArmorEnabled()}};
   linux_part["selinux"] = {{"enabled", linux::SelinuxEnabled()}};
   linux_part["intelRdt"] = {{"enabled", false}};
+  // Probed once per process: it clones a helper and mounts a tmpfs.
+  static const bool idmap = linux::IdMappedMountsSupported();
+  linux_part["mountExtensions"] = {{"idmap", {{"enabled", idmap}}}};
   j["linux"] = linux_part;
   j["annotations"] = {{"org.opencontainers.runtime-spec.features.berth.version", BERTH_VERSION}};
   return j;

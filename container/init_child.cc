@@ -68,16 +68,18 @@ int SetGroups(size_t n, const gid_t* gids) noexcept {
 // Closes every fd but stdio, the preserved ones and our own: fds other threads
 // of the runtime opened (and their locks, pipe ends) must not live on in here.
 void CloseOtherFds(const InitPlan& plan) noexcept {
-  int keep[8];
+  constexpr int kMaxKeep = 8 + kMaxDetachedMounts;
+  int keep[kMaxKeep];
   int n = 0;
   auto add = [&](int fd) {
-    if (fd > 2 + plan.preserve_fds && n < 8) keep[n++] = fd;
+    if (fd > 2 + plan.preserve_fds && n < kMaxKeep) keep[n++] = fd;
   };
   add(plan.sync_fd);
   add(plan.state_dir_fd);
   add(plan.join_pidfd);
   for (int fd : plan.stdio) add(fd);
-  for (int i = 1; i < n; ++i)  // insertion sort: a handful of fds
+  for (const auto& step : plan.mounts) add(step.detached_fd);  // id-mapped binds to attach
+  for (int i = 1; i < n; ++i)  // insertion sort: a few dozen fds at most
     for (int j = i; j > 0 && keep[j - 1] > keep[j]; --j) std::swap(keep[j - 1], keep[j]);
   unsigned first = 3 + static_cast<unsigned>(plan.preserve_fds);
   for (int i = 0; i < n; ++i) {

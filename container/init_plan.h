@@ -31,7 +31,9 @@ struct JoinedNamespace {
 };
 
 struct MountStep {
-  enum class Kind { kMount, kBind, kSymlink, kRemount };
+  // kAttach: an id-mapped bind, made by the runtime before clone as a detached mount
+  // (container/idmap.cc) and attached by init with move_mount at its place in the order.
+  enum class Kind { kMount, kBind, kSymlink, kRemount, kAttach };
   Kind kind = Kind::kMount;
   std::string source;   // fs source, or absolute host path for a bind
   std::string target;   // path inside the rootfs ("/proc")
@@ -47,7 +49,18 @@ struct MountStep {
   unsigned long propagation = 0;
   uint64_t attr_set = 0, attr_clr = 0;  // mount_setattr(AT_RECURSIVE)
   std::string description;  // for errors: "mount proc on /proc"
+  // kAttach: the maps of the mount's user namespace ("0 100000 65536\n"), whether the
+  // tree is cloned with its submounts (rbind) and mapped with them (ridmap), the
+  // attributes the flags ask for (set on the top mount), and the detached mount's fd,
+  // inherited by init across clone.
+  std::string uid_map, gid_map;
+  bool clone_recursive = false, idmap_recursive = false;
+  uint64_t top_attr_set = 0, top_attr_clr = 0;
+  int detached_fd = -1;
 };
+
+// Init keeps at most this many detached mounts across CloseOtherFds.
+inline constexpr int kMaxDetachedMounts = 32;
 
 struct DeviceNode {
   std::string path;  // inside the rootfs

@@ -1,5 +1,6 @@
 #include "container/init_plan_mounts.h"
 
+#include <linux/mount.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -39,6 +40,61 @@ std::string CleanDestination(const std::string& dest) {
   return out;
 }
 
+std::string MapText(const std::vector<oci::IdMapping>& maps) {
+  std::string text;
+  for (const auto& m : maps)
+    text += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " +
+            std::to_string(m.size) + "\n";
+  return text;
+}
+
+// The per-mount flags of a bind remount as mount_setattr attributes.
+void TopAttributes(const linux::MountOptions& opts, MountStep& step) {
+  struct Pair {
+    unsigned long flag;
+    uint64_t attr;
+  };
+  static constexpr Pair kPairs[] = {
+      {MS_RDONLY, MOUNT_ATTR_RDONLY},   {MS_NOSUID, MOUNT_ATTR_NOSUID},
+      {MS_NODEV, MOUNT_ATTR_NODEV},     {MS_NOEXEC, MOUNT_ATTR_NOEXEC},
+      {MS_NODIRATIME, MOUNT_ATTR_NODIRATIME}};
+  for (const auto& p : kPairs) {
+    if (opts.flags & p.flag) step.top_attr_set |= p.attr;
+    else if (opts.clear & p.flag) step.top_attr_clr |= p.attr;
+  }
+  if (opts.flags & MS_NOATIME) step.top_attr_set |= MOUNT_ATTR_NOATIME;
+  else if (opts.flags & MS_STRICTATIME) step.top_attr_set |= MOUNT_ATTR_STRICTATIME;
+  else if (opts.flags & MS_RELATIME) step.top_attr_clr |= MOUNT_ATTR__ATIME;  // relatime is 0
+}
+
+// runc 1.2's id-mapped binds: the mount's own mappings, or with idmap/ridmap alone
+// the container's; rbind clones the submounts, ridmap maps them too.
+Result<void> PlanIdMappedBind(const PlanInputs& in, const oci::Mount& m,
+                              const linux::MountOptions& opts, const std::string& where,
+                              MountStep& step) {
+  const oci::Spec& spec = *in.spec;
+  if (!m.uid_mappings.empty()) {
+    step.uid_map = MapText(m.uid_mappings);
+    step.gid_map = MapText(m.gid_mappings);
+  } else {
+    const oci::Namespace* user = spec.FindNamespace("user");
+    if (!user || !user->path.empty() || spec.linux->uid_mappings.empty() ||
+        spec.linux->gid_mappings.empty())
+      return Fail(where + ".options: idmap without uidMappings and gidMappings needs a new "
+                          "user namespace with linux.uidMappings and linux.gidMappings");
+    step.uid_map = MapText(spec.linux->uid_mappings);
+    step.gid_map = MapText(spec.linux->gid_mappings);
+  }
+  step.kind = MountStep::Kind::kAttach;
+  step.clone_recursive = (opts.flags & MS_REC) != 0;
+  step.idmap_recursive = opts.ridmap;
+  step.remount = false;
+  step.remount_flags = 0;
+  TopAttributes(opts, step);
+  step.description = "id-mapped bind mount " + step.source + " on " + step.target;
+  return {};
+}
+
 Result<void> PlanBind(const PlanInputs& in, const oci::Mount& m, const linux::MountOptions& opts,
                       const std::string& where, MountStep& step) {
   std::string source = m.source;
@@ -58,6 +114,7 @@ Result<void> PlanBind(const PlanInputs& in, const oci::Mount& m, const linux::Mo
     step.remount_flags = rest;
   }
   step.description = "bind mount " + source + " on " + step.target;
+  if (m.IsIdMapped()) return PlanIdMappedBind(in, m, opts, where, step);
   return {};
 }
 
@@ -222,11 +279,13 @@ Result<void> PlanMounts(const PlanInputs& in, InitPlan& plan, PlanWarnings* warn
     } else if (warnings)
       warnings->messages.push_back("linux.mountLabel ignored: SELinux is not enabled");
   }
+  int idmapped = 0;
   for (size_t i = 0; i < spec.mounts.size(); ++i) {
     const oci::Mount& m = spec.mounts[i];
     std::string where = "mounts[" + std::to_string(i) + "]";
-    if (!m.uid_mappings.empty() || !m.gid_mappings.empty())
-      return Fail(where + ": id-mapped mounts are not supported");
+    if (m.IsIdMapped() && ++idmapped > kMaxDetachedMounts)
+      return Fail(where + ": more than " + std::to_string(kMaxDetachedMounts) +
+                  " id-mapped mounts");
     linux::MountOptions opts = linux::ParseMountOptions(m.options);
     if (opts.tmpcopyup) return Fail(where + ": the tmpcopyup option is not supported");
     std::string dest = CleanDestination(m.destination);

@@ -18,6 +18,7 @@
 #include "container/init_context.h"
 #include "linux/async_safe.h"
 #include "linux/in_root.h"
+#include "linux/mount_api.h"
 #include "linux/procfs.h"
 
 #ifndef PROC_SUPER_MAGIC
@@ -148,6 +149,22 @@ void DoMount(InitContext& ctx, int root_fd, const MountStep& step) noexcept {
   int mounted = OpenInRoot(root_fd, step.target.c_str(), CreateAs::kNothing);
   ctx.Check(mounted, "reopen ", step.description.c_str());
   ApplyAttributes(ctx, mounted, step);
+  ::close(mounted);
+}
+
+// The id-mapped bind the runtime made before clone: attached onto the target by fd,
+// so the path is never looked up again; only propagation is left to set.
+void DoAttach(InitContext& ctx, int root_fd, const MountStep& step) noexcept {
+  int target = OpenMountTarget(ctx, root_fd, step);
+  ctx.Check(linux::AttachMount(step.detached_fd, target), "move_mount ", step.description.c_str());
+  ::close(target);
+  ::close(step.detached_fd);
+  if (!step.propagation) return;
+  int mounted = OpenInRoot(root_fd, step.target.c_str(), CreateAs::kNothing);
+  ctx.Check(mounted, "reopen ", step.description.c_str());
+  FdPathText path(mounted);
+  ctx.CheckErrno(::mount(nullptr, path.text, nullptr, step.propagation, nullptr),
+                 "set propagation of ", step.description.c_str());
   ::close(mounted);
 }
 
@@ -297,6 +314,7 @@ void PrepareRootfs(InitContext& ctx) noexcept {
     switch (step.kind) {
       case MountStep::Kind::kSymlink: DoSymlink(ctx, root_fd, step); break;
       case MountStep::Kind::kRemount: DoRemount(ctx, root_fd, step); break;
+      case MountStep::Kind::kAttach: DoAttach(ctx, root_fd, step); break;
       default: DoMount(ctx, root_fd, step);
     }
   }

@@ -114,6 +114,10 @@ MountOptions ParseMountOptions(const std::vector<std::string>& options) {
       out.tmpcopyup = true;
       continue;
     }
+    if (opt == "idmap" || opt == "ridmap") {
+      (opt == "idmap" ? out.idmap : out.ridmap) = true;
+      continue;
+    }
     if (!out.data.empty()) out.data += ',';
     out.data += opt;
   }

@@ -17,6 +17,8 @@ struct MountOptions {
   uint64_t attr_clr = 0;
   std::string data;               // everything else, comma separated ("mode=755,size=65536k")
   bool tmpcopyup = false;         // runc extension: copy the directory's content into a tmpfs
+  bool idmap = false;             // id-mapped bind, only the top mount mapped
+  bool ridmap = false;            // id-mapped bind, every mount of the tree mapped
 
   bool IsBind() const;
   bool IsReadonly() const;

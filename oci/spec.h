@@ -77,7 +77,12 @@ struct Mount {
   std::string type;
   std::string source;
   std::vector<std::string> options;
+  // An id-mapped mount (runtime-spec 1.2): the mappings, or the container's own
+  // with the idmap/ridmap option alone.
   std::vector<IdMapping> uid_mappings, gid_mappings;
+
+  bool IsBind() const;      // type "bind" or a bind/rbind option
+  bool IsIdMapped() const;  // mappings, or an idmap/ridmap option
 };
 
 struct Hook {

@@ -69,13 +69,66 @@ Result<void> ParseInto(const Fields& f, IdMapping& m) {
   return f.Require("size", m.size);
 }
 
+namespace {
+
+bool HasOption(const Mount& m, std::string_view name) {
+  for (const auto& o : m.options)
+    if (o == name) return true;
+  return false;
+}
+
+Result<void> CheckMappings(const std::vector<IdMapping>& maps, const std::string& path) {
+  constexpr uint64_t kIdLimit = uint64_t{1} << 32;
+  for (size_t i = 0; i < maps.size(); ++i) {
+    std::string where = path + "[" + std::to_string(i) + "]";
+    const IdMapping& m = maps[i];
+    if (m.size == 0) return Fail(where + ".size: must be greater than 0");
+    if (uint64_t{m.container_id} + m.size > kIdLimit)
+      return Fail(where + ": containerID + size overflows the 32-bit id range");
+    if (uint64_t{m.host_id} + m.size > kIdLimit)
+      return Fail(where + ": hostID + size overflows the 32-bit id range");
+  }
+  return {};
+}
+
+// Id-mapped mounts (runtime-spec 1.2+, runc 1.2+): bind mounts only, with both
+// kinds of mapping or neither (then idmap/ridmap take the container's own).
+Result<void> CheckIdMappedMount(const Fields& f, const Mount& m) {
+  bool mapped = !m.uid_mappings.empty() || !m.gid_mappings.empty();
+  bool idmap_option = HasOption(m, "idmap") || HasOption(m, "ridmap");
+  if (!mapped && !idmap_option) return {};
+  if (!m.IsBind()) {
+    if (mapped) return Fail(f.PathOf(m.uid_mappings.empty() ? "gidMappings" : "uidMappings") +
+                            ": id mappings are only allowed on bind mounts");
+    return Fail(f.PathOf("options") + ": idmap and ridmap are only allowed on bind mounts");
+  }
+  if (mapped && m.uid_mappings.empty())
+    return Fail(f.PathOf("uidMappings") + ": required with gidMappings");
+  if (mapped && m.gid_mappings.empty())
+    return Fail(f.PathOf("gidMappings") + ": required with uidMappings");
+  BERTH_TRY(CheckMappings(m.uid_mappings, f.PathOf("uidMappings")));
+  return CheckMappings(m.gid_mappings, f.PathOf("gidMappings"));
+}
+
+}  // namespace
+
+bool Mount::IsBind() const {
+  return type == "bind" || HasOption(*this, "bind") || HasOption(*this, "rbind");
+}
+
+bool Mount::IsIdMapped() const {
+  return !uid_mappings.empty() || !gid_mappings.empty() || HasOption(*this, "idmap") ||
+         HasOption(*this, "ridmap");
+}
+
 Result<void> ParseInto(const Fields& f, Mount& m) {
   BERTH_TRY(f.Require("destination", m.destination));
   BERTH_TRY(f.Read("type", m.type));
   BERTH_TRY(f.Read("source", m.source));
   BERTH_TRY(f.Read("options", m.options));
   BERTH_TRY(f.Read("uidMappings", m.uid_mappings));
-  return f.Read("gidMappings", m.gid_mappings);
+  BERTH_TRY(f.Read("gidMappings", m.gid_mappings));
+  return CheckIdMappedMount(f, m);
 }
 
 Result<void> ParseInto(const Fields& f, Hook& h) {
