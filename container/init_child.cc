@@ -429,6 +429,7 @@ void RunStage1(InitPlan& plan) noexcept {
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (plan.exec) JoinContainer(ctx);
   JoinNamespaces(ctx, plan.stage1_joins);
+  if (plan.join_user_namespace) BecomeRootInUserNamespace(ctx);
   if (plan.stage1_unshare & CLONE_NEWUSER) {
     ctx.CheckErrno(::unshare(CLONE_NEWUSER), "unshare the user namespace");
     ctx.Send(SyncType::kNeedIdMaps, static_cast<int32_t>(::getpid()));

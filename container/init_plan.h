@@ -121,6 +121,7 @@ struct InitPlan {
   std::string timens_offsets;          // "monotonic 1 0\nboottime 2 0\n"
   bool user_namespace = false;         // init runs in a new user namespace
   bool become_root_in_userns = false;  // container uid 0 is mapped
+  bool join_user_namespace = false;  // stage 1 joins one: it becomes root there after setns
 
   // A new session keyring named after the container ("" with --no-new-keyring),
   // so that keys of the caller's session are not reachable from the container.

@@ -69,6 +69,14 @@ Result<void> PlanNamespaces(const oci::Spec& spec, InitPlan& plan) {
     for (const auto& m : spec.linux->uid_mappings)
       if (m.container_id == 0) plan.become_root_in_userns = true;
   }
+  // A joined user namespace (a pod's, pinned by containerd): root in it too, as runc's
+  // init does; left as host root, the init's files there would have no owner
+  // (EOVERFLOW) and its mounts no rights.
+  bool maps_root = std::any_of(spec.linux->uid_mappings.begin(), spec.linux->uid_mappings.end(),
+                               [](const auto& m) { return m.container_id == 0; });
+  plan.join_user_namespace = maps_root && std::any_of(joins.begin(), joins.end(), [](const auto& j) {
+    return j.clone_flag == CLONE_NEWUSER;
+  });
   bool time_offsets = !spec.linux->time_offsets.empty();
   if (time_offsets && !(created & CLONE_NEWTIME))
     return Fail("linux.timeOffsets needs a new time namespace");

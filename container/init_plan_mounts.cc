@@ -192,13 +192,15 @@ Result<void> PlanCgroupMount(const PlanInputs& in, const oci::Mount& m,
 
 void AddDevice(InitPlan& plan, const std::string& path, mode_t type, unsigned major,
                unsigned minor, mode_t perm, uid_t uid, gid_t gid) {
+  // In a user namespace, made or joined, mknod is refused: the host's node is bound.
+  bool bind = plan.user_namespace || plan.join_user_namespace;
   for (auto& d : plan.devices) {
     if (d.path == path) {  // a config entry overrides a default one
-      d = {path, type | perm, makedev(major, minor), uid, gid, plan.user_namespace};
+      d = {path, type | perm, makedev(major, minor), uid, gid, bind};
       return;
     }
   }
-  plan.devices.push_back({path, type | perm, makedev(major, minor), uid, gid, plan.user_namespace});
+  plan.devices.push_back({path, type | perm, makedev(major, minor), uid, gid, bind});
 }
 
 Result<void> PlanDevices(const oci::Spec& spec, InitPlan& plan) {
@@ -306,6 +308,18 @@ Result<void> PlanMounts(const PlanInputs& in, InitPlan& plan, PlanWarnings* warn
     if (opts.IsBind() || m.type == "bind") {
       BERTH_TRY(PlanBind(in, m, opts, where, step));
       if (dest == "/dev") dev_is_bind = true;
+      // In a user namespace the init may not reach the source (a host directory only
+      // root may enter, as containerd's sandbox state is): the runtime opens it before
+      // clone, as a detached mount the init attaches, as runc does.
+      if (step.kind == MountStep::Kind::kBind && spec.FindNamespace("user") &&
+          idmapped < kMaxDetachedMounts) {
+        ++idmapped;
+        step.kind = MountStep::Kind::kAttach;
+        step.clone_recursive = (opts.flags & MS_REC) != 0;
+        step.remount = false;
+        step.remount_flags = 0;
+        TopAttributes(opts, step);
+      }
     } else {
       step.source = m.source.empty() ? m.type : m.source;
       step.fstype = m.type;

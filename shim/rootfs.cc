@@ -4,6 +4,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
+#include <sstream>
+
+#include "linux/files.h"
+#include "linux/mount_api.h"
 #include "linux/mount_options.h"
 
 namespace berth::shim {
@@ -11,7 +17,78 @@ namespace {
 
 constexpr unsigned long kPropagationFlags = MS_SHARED | MS_SLAVE | MS_PRIVATE | MS_UNBINDABLE;
 
-Result<void> MountOne(const RootfsMount& m, const std::string& target) {
+// "0:100000:65536,..." (containerd's uidmap=/gidmap= mount options) as a uid_map text.
+Result<std::string> IdMapText(const std::string& list, const char* what) {
+  std::string out, item;
+  std::istringstream in(list);
+  while (std::getline(in, item, ',')) {
+    unsigned long c, h, n;
+    char end;
+    if (std::sscanf(item.c_str(), "%lu:%lu:%lu%c", &c, &h, &n, &end) != 3)
+      return Fail(std::string(what) + ": \"" + item + "\" is not container-id:host-id:size", EINVAL);
+    out += std::to_string(c) + " " + std::to_string(h) + " " + std::to_string(n) + "\n";
+  }
+  return out;
+}
+
+// An overlay with uidmap=/gidmap= (containerd 2.x, user-namespaced pods): as
+// containerd's mount package does, each lowerdir is id-mapped (a detached clone with
+// MOUNT_ATTR_IDMAP, attached at <target>.idmap-N) and overlay is mounted over those,
+// which are detached again once overlay holds them.
+class IdMappedLowerdirs {
+ public:
+  ~IdMappedLowerdirs() {
+    for (const auto& dir : dirs_) {
+      ::umount2(dir.c_str(), MNT_DETACH);
+      ::rmdir(dir.c_str());
+    }
+  }
+  Result<std::vector<std::string>> Prepare(std::vector<std::string> options,
+                                           const std::string& target) {
+    std::string uidmap, gidmap;
+    size_t lower = options.size();
+    std::vector<std::string> kept;
+    for (const auto& o : options) {
+      if (o.starts_with("uidmap=")) uidmap = o.substr(7);
+      else if (o.starts_with("gidmap=")) gidmap = o.substr(7);
+      else {
+        if (o.starts_with("lowerdir=")) lower = kept.size();
+        kept.push_back(o);
+      }
+    }
+    if (uidmap.empty() && gidmap.empty()) return options;
+    if (uidmap.empty() || gidmap.empty())
+      return Fail("overlay on " + target + ": uidmap= and gidmap= go together", EINVAL);
+    if (lower == kept.size()) return Fail("overlay on " + target + ": no lowerdir= to map", EINVAL);
+    linux::UniqueFd userns = BERTH_TRY(linux::MakeUserNamespace(
+        BERTH_TRY(IdMapText(uidmap, "uidmap")), BERTH_TRY(IdMapText(gidmap, "gidmap"))));
+    std::string mapped, dir;
+    std::istringstream in(kept[lower].substr(9));
+    while (std::getline(in, dir, ':')) {
+      std::string at = target + ".idmap-" + std::to_string(dirs_.size());
+      if (::mkdir(at.c_str(), 0700) < 0 && errno != EEXIST) return ErrnoError("mkdir " + at);
+      linux::UniqueFd tree = BERTH_TRY(linux::CloneMountTree(dir, /*recursive=*/false));
+      BERTH_TRY_CTX(linux::SetMountAttributes(tree.get(), false, 0, 0, userns.get()),
+                    "id-map lowerdir " + dir);
+      linux::UniqueFd at_fd = BERTH_TRY(linux::Open(at, O_PATH | O_DIRECTORY | O_CLOEXEC));
+      if (int err = linux::AttachMount(tree.get(), at_fd.get()); err < 0)
+        return ErrnoError("attach the id-mapped " + dir + " at " + at, -err);
+      dirs_.push_back(at);
+      mapped += (mapped.empty() ? "" : ":") + at;
+    }
+    kept[lower] = "lowerdir=" + mapped;
+    return kept;
+  }
+
+ private:
+  std::vector<std::string> dirs_;
+};
+
+
+Result<void> MountOne(const RootfsMount& given, const std::string& target) {
+  IdMappedLowerdirs idmapped;
+  RootfsMount m = given;
+  if (m.type == "overlay") m.options = BERTH_TRY(idmapped.Prepare(m.options, target));
   linux::MountOptions o = linux::ParseMountOptions(m.options);
   unsigned long flags = o.flags & ~MS_REMOUNT;
   // mount(2) takes one page of data; containerd shortens long overlay lowerdir lists by
@@ -49,6 +126,7 @@ Result<void> MountOne(const RootfsMount& m, const std::string& target) {
   }
   return {};
 }
+
 
 }  // namespace
 
