@@ -113,18 +113,6 @@ start_containerd() {
   return 1
 }
 
-stop_pid() {  # stop_pid FILE: TERM, then KILL, the process whose pid FILE holds
-  [ -f "$1" ] || return 0
-  local pid
-  pid=$(cat "$1")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-    kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$1"
-}
-
 case $cmd in
 setup)
   [ -n "$bin" ] || { echo "setup needs BIN_DIR" >&2; exit 2; }
@@ -169,7 +157,8 @@ cleanup)
     $CRICTL rmp -fa >/dev/null 2>&1 || true
     $CRICTL rm -fa >/dev/null 2>&1 || true
   fi
-  stop_pid "$dir/containerd.pid"
+  # (TERM, then KILL, by the pid in DIR/containerd.pid: the shim fixture's stop.)
+  "$here/../shim/containerd.sh" stop "$dir"
   # What a failed or hung run left: the shims of this containerd (their arguments name
   # its socket), the pods' processes under them, and those pods' network namespaces.
   shims=$(for p in /proc/[0-9]*; do

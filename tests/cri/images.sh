@@ -430,7 +430,7 @@ push_plan() {
 }
 
 cmd_push() {
-  local cache=$1 registry=$2 tag dest failed running=0
+  local cache=$1 registry=$2 tag dest failed out
   if [ ! -f "$cache/stamp" ] || [ ! -f "$cache/oci/index.json" ]; then
     die "push: no complete build in $cache (run: images.sh build $cache)"
   fi
@@ -439,24 +439,13 @@ cmd_push() {
   failed=$(mktemp)
   # shellcheck disable=SC2064 # expand $failed now: it is local
   trap "rm -f '$failed'" EXIT
-  # busybox first, alone: most images share its layer, which is then already there.
+  # One at a time: tags of one repository pushed at once race in the registry
+  # ("manifest blob unknown"), and busybox first shares its layer with most of the rest.
   while read -r tag dest; do
-    {
-      out=$(skopeo --insecure-policy copy --quiet --preserve-digests --dest-tls-verify=false \
-        "oci:$cache/oci:$tag" "docker://$registry/$dest" 2>&1) ||
-        printf 'images.sh: push %s: %s\n' "$dest" "$out" >>"$failed"
-    } &
-    running=$((running + 1))
-    if [ "$tag" = busybox ]; then
-      wait
-      running=0
-    fi
-    if [ "$running" -ge 4 ]; then
-      wait -n
-      running=$((running - 1))
-    fi
+    out=$(skopeo --insecure-policy copy --quiet --preserve-digests --dest-tls-verify=false \
+      "oci:$cache/oci:$tag" "docker://$registry/$dest" 2>&1) ||
+      printf 'images.sh: push %s: %s\n' "$dest" "$out" >>"$failed"
   done < <(push_plan)
-  wait
   if [ -s "$failed" ]; then
     cat "$failed" >&2
     exit 1
