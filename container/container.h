@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "cgroup/cgroup.h"
 #include "linux/unique_fd.h"
 #include "oci/spec.h"
 #include "oci/state.h"
@@ -111,6 +112,8 @@ Result<void> Resume(const Runtime& rt, const std::string& id);
 // not changed. A value the kernel refuses is an error naming the file and value, and
 // the files already written get their previous values back.
 Result<void> Update(const Runtime& rt, const std::string& id, const oci::Resources& resources);
+// The same for a container whose cgroup paths the caller keeps (the shim, from create).
+Result<void> UpdateCgroup(const cgroup::Paths& paths, const oci::Resources& resources);
 
 // `ps`: the pids of every process in the container's cgroup, as the host sees them.
 Result<std::vector<pid_t>> Processes(const Runtime& rt, const std::string& id);

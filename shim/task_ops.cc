@@ -163,8 +163,7 @@ void TaskCore::Update(const task::UpdateTaskRequest& req, Reply r) {
   auto resources = oci::ParseResources(req.resources().value());
   if (!resources) return r.Fail(Unknown(resources.error().message));
   Offload([paths = *c->cgroup, res = std::move(*resources)]() -> Result<void> {
-            auto cg = BERTH_TRY(cgroup::Manager::Load(paths));
-            return cg->Update(res);
+            return container::UpdateCgroup(paths, res);
           },
           [r = std::move(r)](Result<void> res) mutable {
             if (!res) return r.Fail(Unknown(res.error().message));

@@ -235,6 +235,29 @@ TEST_P(ShimApiTest, StatsPidsAndUpdate) {
   EXPECT_TRUE(checked) << "no memory cgroup found for " << id;
 }
 
+// containerd sends the container's whole linux.resources on every update, device
+// rules included: they must not be applied again (issue 17 point 3: the shim once
+// wrote them straight to the cgroup, and a deny-all here emptied the allow list).
+TEST_P(ShimApiTest, UpdateLeavesDeviceRulesAlone) {
+  auto [shim, id] = CreatedSleeper();
+  ASSERT_TRUE(shim);
+  task::StartResponse started;
+  ASSERT_TRUE(shim->Call("Start", WithId<task::StartRequest>(id), started).ok());
+  std::string list;
+  for (const auto& d : testing::CgroupDirsNamed(id))
+    if (d.find("/devices/") != std::string::npos) list = d + "/devices.list";
+  if (list.empty()) GTEST_SKIP() << "no v1 devices hierarchy: the device rules are a BPF program";
+  std::string before = testing::ReadFileOrEmpty(list);
+  ASSERT_NE(before.find("c 1:3 rwm"), std::string::npos) << "/dev/null is not allowed: " << before;
+  task::UpdateTaskRequest update;
+  update.set_id(id);
+  update.mutable_resources()->set_value(
+      R"({"devices":[{"allow":false,"access":"rwm"}],"memory":{"limit":67108864}})");
+  ttrpc::Status s = Call(*shim, "Update", update);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(testing::ReadFileOrEmpty(list), before);
+}
+
 TEST_P(ShimApiTest, ShutdownWaitsForTheLastTask) {
   auto [shim, id] = CreatedSleeper();
   ASSERT_TRUE(shim);
