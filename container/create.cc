@@ -3,6 +3,7 @@
 // cgroups, the init process), so nothing is left behind.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -98,8 +99,11 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
   in.spec = &spec;
   in.bundle = bundle;
   in.rootfs = rootfs;
-  in.rootfs_mount_point =
-      linux::MountPointOf(rootfs, linux::ReadFile("/proc/self/mountinfo").value_or(""));
+  // Only a shared root needs the rootfs' mount (made private for pivot_root): no
+  // mountinfo read on every create.
+  if (spec.linux && linux::ParsePropagation(spec.linux->rootfs_propagation) & MS_SHARED)
+    in.rootfs_mount_point =
+        linux::MountPointOf(rootfs, linux::ReadFile("/proc/self/mountinfo").value_or(""));
   in.process = &*spec.process;
   in.no_pivot = o.no_pivot;
   in.no_new_keyring = o.no_new_keyring;

@@ -39,17 +39,8 @@ sys_resource_missing() {  # CAP_SYS_RESOURCE (bit 24) is not in our effective se
 
 write_config() {
   mkdir -p "$dir/net.d" "$dir/certs.d"
-  cat >"$dir/config.toml" <<TOML
-version = 3
-root = "$dir/root"
-state = "$dir/state"
-disabled_plugins = ["io.containerd.nri.v1.nri"]
-[grpc]
-  address = "$dir/containerd.sock"
-[debug]
-  level = "info"
-[plugins."io.containerd.internal.v1.opt"]
-  path = "$dir/opt"
+  "$here/../shim/containerd.sh" config "$dir" 3 '"io.containerd.nri.v1.nri"'
+  cat >>"$dir/config.toml" <<TOML
 [plugins."io.containerd.cri.v1.images"]
   snapshotter = "overlayfs"
   [plugins."io.containerd.cri.v1.images".pinned_images]

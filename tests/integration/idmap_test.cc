@@ -54,6 +54,14 @@ class IdMap : public BerthTest {
       if (edit) edit(s);
     });
   }
+  // An edit that gives the container a new user namespace with `maps` for uid and gid.
+  static std::function<void(json&)> InUserNamespace(const json& maps) {
+    return [maps](json& s) {
+      s["linux"]["namespaces"].push_back({{"type", "user"}});
+      s["linux"]["uidMappings"] = maps;
+      s["linux"]["gidMappings"] = maps;
+    };
+  }
   std::string vol_;
   bool submount_ = false;
 };
@@ -80,11 +88,7 @@ TEST_F(IdMap, InAUserNamespaceTheVolumeBelongsToContainerRoot) {
   json maps = json::array({Map(0, 100000, 65536)});
   std::string bundle = Bundle(
       {"sh", "-c", "stat -c %u:%g /tmp/vol /tmp/vol/f && touch /tmp/vol/new"}, {"rbind"}, maps,
-      maps, [&](json& s) {
-        s["linux"]["namespaces"].push_back({{"type", "user"}});
-        s["linux"]["uidMappings"] = maps;
-        s["linux"]["gidMappings"] = maps;
-      });
+      maps, InUserNamespace(maps));
   auto r = Berth({"run", "-b", bundle, NewId()});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "0:0\n5:7\n");
@@ -97,11 +101,8 @@ TEST_F(IdMap, IdmapWithoutMappingsUsesTheContainers) {
   MakeFile(vol_ + "/f", 5, 7);
   json maps = json::array({Map(0, 100000, 65536)});
   std::string bundle =
-      Bundle({"stat", "-c", "%u:%g", "/tmp/vol/f"}, {"bind", "idmap"}, nullptr, nullptr, [&](json& s) {
-        s["linux"]["namespaces"].push_back({{"type", "user"}});
-        s["linux"]["uidMappings"] = maps;
-        s["linux"]["gidMappings"] = maps;
-      });
+      Bundle({"stat", "-c", "%u:%g", "/tmp/vol/f"}, {"bind", "idmap"}, nullptr, nullptr,
+             InUserNamespace(maps));
   auto r = Berth({"run", "-b", bundle, NewId()});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "5:7\n");

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # containerd.sh setup|stop|start|cleanup DIR [BIN_DIR [FLAVOR]]
+# containerd.sh config DIR VERSION DISABLED_PLUGINS: only DIR/config.toml's common part
+# (root, state, socket, opt), for another fixture to add its plugins to (tests/cri).
 #
 # A private containerd for the shim's end-to-end tests: its own root, state, sockets and
 # config (CRI disabled), the shim under test first on its PATH, and a busybox image built
@@ -95,6 +97,7 @@ TOML
 }
 
 case $cmd in
+config) write_config "${3:?VERSION}" "${4?DISABLED_PLUGINS}" ;;
 setup)
   [ -n "$bin" ] || { echo "setup needs BIN_DIR" >&2; exit 2; }
   rm -rf "$dir"
