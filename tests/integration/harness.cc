@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -171,6 +172,8 @@ void BerthTest::TearDown() {
   for (const auto& id : ids_) {
     auto st = RunCommand({BERTH_BINARY, "--root", root_, "state", id});
     if (st.status == 0) RunCommand({BERTH_BINARY, "--root", root_, "delete", "--force", id});
+    for (const auto& [binary, root] : peer_roots_)
+      RunCommand({binary, "--root", root, "delete", "--force", id});
   }
   UnmountUnder(dir_);
   RemoveAll(dir_);
@@ -180,6 +183,31 @@ void BerthTest::TearDown() {
       ::rmdir(d.c_str());
     }
   }
+}
+
+std::vector<Runtime> SideBySideRuntimes() {
+  std::vector<Runtime> runtimes = {{"berth", BERTH_BINARY}};
+  for (Runtime peer : {Runtime{"runc-1.4", "/opt/berth-deps/bin/runc"},
+                       Runtime{"runc-1.1", "/usr/sbin/runc"}}) {
+    if (::access(peer.binary.c_str(), X_OK) == 0) {
+      runtimes.push_back(peer);
+    } else {
+      ADD_FAILURE() << peer.binary << " is missing: scripts/install-deps.sh installs it";
+    }
+  }
+  return runtimes;
+}
+
+CommandResult BerthTest::RunWith(const Runtime& rt, const std::vector<std::string>& args,
+                                 const SpawnOptions& options) {
+  if (rt.binary == BERTH_BINARY) return Berth(args, options);
+  std::string root = dir_ + "/state-" + rt.name;
+  std::pair<std::string, std::string> used{rt.binary, root};
+  if (std::find(peer_roots_.begin(), peer_roots_.end(), used) == peer_roots_.end())
+    peer_roots_.push_back(used);
+  std::vector<std::string> argv = {rt.binary, "--root", root};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv, options);
 }
 
 CommandResult BerthTest::Berth(const std::vector<std::string>& args, const SpawnOptions& options) {

@@ -30,6 +30,17 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const SpawnOption
 // The busybox rootfs shared (read-only) by all containers of a test binary.
 const std::string& SharedRootfs();
 
+// A runtime berth is compared with, side by side: the same steps through each must
+// give the same outcome.
+struct Runtime {
+  std::string name;    // "berth", "runc-1.4", "runc-1.1"
+  std::string binary;
+};
+// berth, runc 1.4 (pinned by scripts/install-deps.sh) and Debian's runc 1.1.5. The suite
+// installs both runcs: a missing one fails the test (ADD_FAILURE) and is left out, never
+// a silent skip.
+std::vector<Runtime> SideBySideRuntimes();
+
 class BerthTest : public ::testing::Test {
  protected:
   void SetUp() override;
@@ -37,6 +48,10 @@ class BerthTest : public ::testing::Test {
 
   // `berth --root <private root> args...`
   CommandResult Berth(const std::vector<std::string>& args, const SpawnOptions& options = {});
+  // `rt.binary --root <this test's root for rt> args...`. For berth, the same as Berth().
+  // Containers of ids from NewId() are deleted from every runtime used, at TearDown.
+  CommandResult RunWith(const Runtime& rt, const std::vector<std::string>& args,
+                        const SpawnOptions& options = {});
   // A fresh unique container id.
   std::string NewId();
   // A bundle directory whose config runs `args` on the shared rootfs (read-only,
@@ -51,6 +66,7 @@ class BerthTest : public ::testing::Test {
   std::string dir_;   // this test's temporary directory
   std::string root_;  // --root
   std::vector<std::string> ids_;
+  std::vector<std::pair<std::string, std::string>> peer_roots_;  // (binary, --root) used by RunWith
 };
 
 // A --console-socket at `path`: accepts one connection, takes the pty master berth
