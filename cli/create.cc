@@ -1,6 +1,23 @@
 #include "cli/cli.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+
 namespace berth::cli {
+namespace {
+
+// systemd's socket activation (sd_listen_fds(3)): the fds from 3 on are passed on when
+// $LISTEN_PID names this process, as runc does.
+int ListenFdsFromEnvironment() {
+  const char* pid = ::getenv("LISTEN_PID");
+  const char* fds = ::getenv("LISTEN_FDS");
+  if (!pid || !fds || std::atoi(pid) != ::getpid()) return 0;
+  return std::max(std::atoi(fds), 0);
+}
+
+}  // namespace
 
 void AddCreateFlags(CLI::App* cmd, CreateFlags& f) {
   cmd->add_option("container-id", f.id, "the container's id")->required();
@@ -24,6 +41,7 @@ container::CreateOptions ToCreateOptions(const CreateFlags& f) {
   o.no_pivot = f.no_pivot;
   o.no_new_keyring = f.no_new_keyring;
   o.preserve_fds = f.preserve_fds;
+  o.listen_fds = ListenFdsFromEnvironment();
   return o;
 }
 

@@ -44,6 +44,10 @@ struct CreateOptions {
   bool no_pivot = false;
   bool no_new_keyring = false;
   int preserve_fds = 0;
+  // Socket activation: fds 3.. (before the preserved ones) are the caller's listening
+  // sockets; the process gets LISTEN_FDS and LISTEN_PID=1. The CLI takes it from its
+  // own $LISTEN_FDS; the library never reads the environment.
+  int listen_fds = 0;
   int stdio[3] = {-1, -1, -1};  // -1: the container inherits ours
   // With process.terminal and no console_socket, hand the pty master back
   // in CreateResult instead (`run` in the foreground, the shim).
@@ -69,6 +73,10 @@ struct ExecOptions {
   std::string pid_file;
   std::string console_socket;  // process.terminal: the pty master goes there
   int preserve_fds = 0;
+  // Socket activation: fds 3.. (before the preserved ones) are the caller's listening
+  // sockets; the process gets LISTEN_FDS and LISTEN_PID=1. The CLI takes it from its
+  // own $LISTEN_FDS; the library never reads the environment.
+  int listen_fds = 0;
   int stdio[3] = {-1, -1, -1};  // -1: the process inherits ours
   // With process.terminal and no console_socket, hand the pty master back in
   // ExecResult instead (a foreground `exec`, the shim).

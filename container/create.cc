@@ -58,13 +58,6 @@ void SplitHookState(const oci::State& state, std::string& prefix, std::string& s
   suffix = "}";
 }
 
-int ListenFdsFromEnvironment() {
-  const char* fds = ::getenv("LISTEN_FDS");
-  if (!fds) return 0;
-  int n = std::atoi(fds);
-  return n > 0 ? n : 0;
-}
-
 Result<std::vector<PlanInputs::CgroupMount>> CgroupMounts(const cgroup::Paths& paths) {
   std::vector<PlanInputs::CgroupMount> out;
   if (paths.mode == cgroup::Mode::kUnified) return out;
@@ -109,7 +102,7 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
   in.no_new_keyring = o.no_new_keyring;
   in.container_id = o.id;
   in.preserve_fds = o.preserve_fds;
-  in.listen_fds = ListenFdsFromEnvironment();
+  in.listen_fds = o.listen_fds;
   in.seccomp_cache_dir = rt.root + "/.seccomp-cache";
   const cgroup::Paths& paths = cg->paths();
   in.cgroup2 = paths.mode == cgroup::Mode::kUnified;

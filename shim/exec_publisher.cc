@@ -55,7 +55,7 @@ std::string ReadAvailable(int fd) {
 }  // namespace
 
 ExecPublisher::ExecPublisher(ttrpc::EventLoop& loop, ExecPublisherConfig config)
-    : loop_(loop), config_(std::move(config)) {}
+    : loop_(loop), config_(std::move(config)), flush_(loop) {}
 
 ExecPublisher::~ExecPublisher() {
   *alive_ = false;
@@ -80,7 +80,7 @@ void ExecPublisher::Publish(std::string topic, const google::protobuf::MessageLi
 
 void ExecPublisher::Flush(std::chrono::milliseconds timeout, std::function<void()> done) {
   if (queue_.empty()) return done();
-  flush_.Add(loop_, timeout, [this] { return queue_.size(); }, std::move(done));
+  flush_.Add(timeout, [this] { return queue_.size(); }, std::move(done));
 }
 
 void ExecPublisher::CheckFlushed() {

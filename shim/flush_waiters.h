@@ -1,13 +1,14 @@
-// Callers of a publisher's Flush: answered once its queue is empty, or when a
-// timeout passes (containerd away: the events stay queued, the caller goes on).
-// Both publishers (ttrpc and `containerd publish`) use it.
+// Callers of a publisher's Flush: answered once its queue is empty, or when their
+// own timeout passes (containerd away: the events stay queued, the caller goes on).
+// Each waiter has its own timer, so a timer armed for an earlier caller never
+// answers a later one early. Both publishers (ttrpc and `containerd publish`) use it.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
-#include <memory>
+#include <map>
 #include <string>
-#include <vector>
 
 #include "shim/log.h"
 #include "ttrpc/event_loop.h"
@@ -16,28 +17,46 @@ namespace berth::shim {
 
 class FlushWaiters {
  public:
-  // `queued` says how many events are still waiting when the timeout passes.
-  void Add(ttrpc::EventLoop& loop, std::chrono::milliseconds timeout,
-           std::function<size_t()> queued, std::function<void()> done) {
-    waiters_.push_back(std::move(done));
-    std::weak_ptr<bool> alive = alive_;
-    loop.RunAfter(timeout, [this, alive, queued = std::move(queued)] {
-      if (alive.expired() || waiters_.empty()) return;
+  explicit FlushWaiters(ttrpc::EventLoop& loop) : loop_(loop) {}
+  ~FlushWaiters() {
+    for (auto& [id, w] : waiters_) loop_.CancelTimer(w.timer);
+  }
+  FlushWaiters(const FlushWaiters&) = delete;
+  FlushWaiters& operator=(const FlushWaiters&) = delete;
+
+  // Loop thread. `queued` says how many events are still waiting when the timeout passes.
+  void Add(std::chrono::milliseconds timeout, std::function<size_t()> queued,
+           std::function<void()> done) {
+    uint64_t id = next_id_++;
+    auto timer = loop_.RunAfter(timeout, [this, id, queued = std::move(queued)] {
+      auto it = waiters_.find(id);
+      if (it == waiters_.end()) return;
       if (size_t n = queued()) LogWarning(std::to_string(n) + " events not delivered yet");
-      Release();
+      auto w = std::move(it->second.done);
+      waiters_.erase(it);
+      w();
     });
+    waiters_.emplace(id, Waiter{std::move(done), timer});
   }
 
-  // Answers every waiter.
+  // Answers every waiter (the queue is empty).
   void Release() {
     auto waiters = std::move(waiters_);
     waiters_.clear();
-    for (auto& w : waiters) w();
+    for (auto& [id, w] : waiters) {
+      loop_.CancelTimer(w.timer);
+      w.done();
+    }
   }
 
  private:
-  std::vector<std::function<void()>> waiters_;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  struct Waiter {
+    std::function<void()> done;
+    ttrpc::EventLoop::TimerId timer;
+  };
+  ttrpc::EventLoop& loop_;
+  uint64_t next_id_ = 0;
+  std::map<uint64_t, Waiter> waiters_;
 };
 
 }  // namespace berth::shim

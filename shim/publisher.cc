@@ -30,7 +30,7 @@ bool IsTransportFailure(const ttrpc::Status& s) {
 }  // namespace
 
 Publisher::Publisher(ttrpc::EventLoop& loop, std::string address, std::string ns)
-    : loop_(loop), address_(std::move(address)), namespace_(std::move(ns)) {}
+    : loop_(loop), address_(std::move(address)), namespace_(std::move(ns)), flush_(loop) {}
 
 Publisher::~Publisher() {
   *alive_ = false;
@@ -53,7 +53,7 @@ void Publisher::Publish(std::string topic, const google::protobuf::MessageLite& 
 
 void Publisher::Flush(std::chrono::milliseconds timeout, std::function<void()> done) {
   if (queue_.empty()) return done();
-  flush_.Add(loop_, timeout, [this] { return queue_.size(); }, std::move(done));
+  flush_.Add(timeout, [this] { return queue_.size(); }, std::move(done));
 }
 
 void Publisher::CheckFlushed() {

@@ -32,7 +32,10 @@ size_t WorkerPool::threads() const {
 void WorkerPool::Run(Task task) {
   std::lock_guard lock(mu_);
   tasks_.push_back(std::move(task));
-  if (idle_ > 0) {
+  // Each waiting task needs an idle thread of its own: a thread woken for an earlier
+  // task that has not taken it yet is still counted idle, and a busy thread takes a
+  // task only after its own, however long that runs.
+  if (idle_ >= tasks_.size()) {
     wake_.notify_one();
     return;
   }

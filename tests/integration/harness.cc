@@ -61,7 +61,9 @@ std::string ReadFileOrEmpty(const std::string& path) {
   return ss.str();
 }
 
-CommandResult RunCommand(const std::vector<std::string>& argv, const SpawnOptions& options) {
+CommandResult RunCommand(const std::vector<std::string>& command, const SpawnOptions& options) {
+  std::vector<std::string> argv = options.wrapper;
+  argv.insert(argv.end(), command.begin(), command.end());
   int in[2], out[2], err[2];
   EXPECT_EQ(::pipe2(in, O_CLOEXEC), 0);
   EXPECT_EQ(::pipe2(out, O_CLOEXEC), 0);

@@ -22,6 +22,8 @@ struct SpawnOptions {
   std::vector<int> extra_fds;  // passed as fds 3, 4, ...
   std::vector<std::string> env;  // added to our environment
   int timeout_seconds = 60;
+  // Put before the command: e.g. {"/bin/sh", "-c", "LISTEN_PID=$$ exec \"$@\"", "sh"}.
+  std::vector<std::string> wrapper;
 };
 
 // Runs `argv` and collects its output.

@@ -81,6 +81,38 @@ TEST_F(Process, OnlyStdioAndPreservedFdsReachTheProcess) {
   EXPECT_EQ(r.out, "0 1 2 3 4 ") << r.out;
 }
 
+// systemd socket activation: with $LISTEN_PID naming the runtime, its fds from 3 on
+// reach the process with LISTEN_FDS=N and LISTEN_PID=1; with another pid, nothing
+// does. The same through berth and each runc.
+TEST_F(Process, SocketActivationFdsAsRuncPassesThem) {
+  std::string script = "echo \"fds=$LISTEN_FDS pid=$LISTEN_PID\"; echo via-fd3 >&3";
+  for (const auto& rt : SideBySideRuntimes()) {
+    for (bool ours : {true, false}) {
+      int p[2];
+      ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+      SpawnOptions options;
+      options.extra_fds = {p[1]};
+      options.env = {"LISTEN_FDS=1"};
+      options.wrapper = {"/bin/sh", "-c",
+                         std::string("LISTEN_PID=") + (ours ? "$$" : "1") + " exec \"$@\"", "sh"};
+      auto r = RunWith(rt, {"run", "-b", MakeBundle({"sh", "-c", script}), NewId()}, options);
+      ::close(p[1]);
+      char buf[64] = {};
+      ssize_t n = ::read(p[0], buf, sizeof buf - 1);
+      ::close(p[0]);
+      SCOPED_TRACE(rt.name + (ours ? ", LISTEN_PID ours" : ", LISTEN_PID another's"));
+      if (ours) {
+        EXPECT_EQ(r.status, 0) << r.err;
+        EXPECT_EQ(r.out, "fds=1 pid=1\n");
+        EXPECT_EQ(std::string(buf, n > 0 ? n : 0), "via-fd3\n");
+      } else {
+        EXPECT_NE(r.status, 0) << "fd 3 should not have reached the process";
+        EXPECT_EQ(r.out, "fds= pid=\n");
+      }
+    }
+  }
+}
+
 std::vector<std::string> SplitLines(const std::string& s) {
   std::vector<std::string> out;
   size_t start = 0;
