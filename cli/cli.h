@@ -31,6 +31,12 @@ using Action = std::function<Result<int>(const container::Runtime&)>;
 void AddCreate(CLI::App& app, Action& action);
 void AddStart(CLI::App& app, Action& action);
 void AddRun(CLI::App& app, Action& action);
+
+// berth's main. kSeal re-executes the commands that start container processes from a
+// sealed copy of the binary (CVE-2019-5736); only a test binary passes kDoNotSeal, to
+// show that the attack works without it.
+enum class Sealing { kSeal, kDoNotSeal };
+int Main(int argc, char** argv, Sealing sealing);
 void AddState(CLI::App& app, Action& action);
 void AddKill(CLI::App& app, Action& action);
 void AddDelete(CLI::App& app, Action& action);

@@ -58,11 +58,15 @@ Result<void> SealIfStarting(std::string_view command, const std::string& root, c
   return linux::ReexecSealed(argv, root + "/.exe-seal");
 }
 
-int Run(int argc, char** argv) {
+}  // namespace
+
+int Main(int argc, char** argv, Sealing sealing) {
   EarlyCommand early = ScanCommandLine(argc, argv);
-  if (auto sealed = SealIfStarting(early.command, early.root, argv); !sealed) {
-    std::fprintf(stderr, "berth: %s\n", sealed.error().message.c_str());
-    return 1;
+  if (sealing == Sealing::kSeal) {
+    if (auto sealed = SealIfStarting(early.command, early.root, argv); !sealed) {
+      std::fprintf(stderr, "berth: %s\n", sealed.error().message.c_str());
+      return 1;
+    }
   }
 
   CLI::App app{"berth: an OCI container runtime"};
@@ -140,7 +144,4 @@ int Run(int argc, char** argv) {
   return *r;
 }
 
-}  // namespace
 }  // namespace berth::cli
-
-int main(int argc, char** argv) { return berth::cli::Run(argc, argv); }

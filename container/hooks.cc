@@ -48,7 +48,7 @@ Result<Pipe> MakeStdinSocket() {
   return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
-Result<pid_t> Spawn(const oci::Hook& hook, int stdin_fd, int output_fd) {
+Result<linux::Spawned> Spawn(const oci::Hook& hook, int stdin_fd, int output_fd) {
   return linux::Spawn({.path = hook.path,
                        .args = hook.args,
                        .env = hook.env,
@@ -56,9 +56,10 @@ Result<pid_t> Spawn(const oci::Hook& hook, int stdin_fd, int output_fd) {
 }
 
 // Feeds stdin, collects output, and waits for the exit, all under one deadline.
-Result<int> Supervise(pid_t pid, UniqueFd stdin_w, UniqueFd output_r, const std::string& input,
-                      int timeout_s, std::string& output) {
-  UniqueFd pidfd = BERTH_TRY(linux::PidfdOpen(pid));
+Result<int> Supervise(linux::Spawned child, UniqueFd stdin_w, UniqueFd output_r,
+                      const std::string& input, int timeout_s, std::string& output) {
+  const pid_t pid = child.pid;
+  const UniqueFd& pidfd = child.pidfd;
   ::fcntl(stdin_w.get(), F_SETFL, O_NONBLOCK);
   size_t written = 0;
   int64_t deadline = timeout_s > 0 ? NowMs() + timeout_s * 1000LL : -1;
@@ -117,12 +118,13 @@ std::string Trim(std::string s) {
 Result<void> RunHook(const oci::Hook& hook, const std::string& what, const std::string& state) {
   Pipe in = BERTH_TRY(MakeStdinSocket());
   Pipe out = BERTH_TRY(MakePipe());
-  pid_t pid = BERTH_TRY_CTX(Spawn(hook, in.read.get(), out.write.get()), what);
+  linux::Spawned child = BERTH_TRY_CTX(Spawn(hook, in.read.get(), out.write.get()), what);
   in.read.reset();
   out.write.reset();
   std::string output;
   int status = BERTH_TRY_CTX(
-      Supervise(pid, std::move(in.write), std::move(out.read), state, hook.timeout.value_or(0), output),
+      Supervise(std::move(child), std::move(in.write), std::move(out.read), state,
+                hook.timeout.value_or(0), output),
       what);
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
   std::string why = WIFEXITED(status) ? "exited with status " + std::to_string(WEXITSTATUS(status))

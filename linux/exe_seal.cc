@@ -28,8 +28,8 @@ extern char** environ;
 namespace berth::linux {
 namespace {
 
-// Set across the re-exec so that a copy that still looks unsealed (an unusual
-// filesystem) runs instead of re-executing forever.
+// Set across the re-exec, so that a copy that still looks unsealed stops with an
+// error instead of re-executing forever.
 constexpr const char* kReexecMarker = "_BERTH_SEALED_EXE";
 
 // overlayfs splits lowerdir on ':' and treats '\' as an escape.
@@ -117,11 +117,15 @@ bool ExecutableIsSealed() {
 }
 
 Result<void> ReexecSealed(char** argv, const std::string& scratch_dir) {
-  if (::getenv(kReexecMarker)) {
-    ::unsetenv(kReexecMarker);
-    return {};
-  }
+  // The marker is only a guard against re-executing forever, never proof of a seal:
+  // a copy of ours that still looks unsealed is refused, and so is a marker that
+  // someone else put in the environment.
+  bool reexecuted = ::getenv(kReexecMarker) != nullptr;
+  ::unsetenv(kReexecMarker);
   if (ExecutableIsSealed()) return {};
+  if (reexecuted)
+    return Fail("the re-executed berth binary is not sealed (is " + std::string(kReexecMarker) +
+                " set in the environment?) (CVE-2019-5736)", EPERM);
   Result<UniqueFd> sealed = Fail("no scratch directory");
   std::string parent = scratch_dir.substr(0, scratch_dir.rfind('/'));
   // The parent is berth's state root: 0711 as StateDir makes it.

@@ -82,7 +82,7 @@ int OpenInRoot(int root_fd, const char* path, CreateAs create, int extra_flags,
   if (len >= sizeof prefix.data) return -ENAMETOOLONG;
   std::memcpy(prefix.data, path, len + 1);
   for (int restarts = 0; restarts <= kMaxSymlinks; ++restarts) {
-    int parent = ::dup(root_fd);
+    int parent = ::fcntl(root_fd, F_DUPFD_CLOEXEC, 0);
     if (parent < 0) return -errno;
     len = std::strlen(prefix.data);
     size_t start = 0;

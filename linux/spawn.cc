@@ -2,8 +2,11 @@
 
 #include <signal.h>
 #include <spawn.h>
+#include <sys/wait.h>
 
 #include <cerrno>
+
+#include "linux/process.h"
 
 extern char** environ;
 
@@ -33,7 +36,7 @@ struct SpawnAttributes {
 
 }  // namespace
 
-Result<pid_t> Spawn(const SpawnOptions& o) {
+Result<Spawned> Spawn(const SpawnOptions& o) {
   SpawnAttributes s;
   for (const SpawnFd& fd : o.fds) {
     int rc = fd.source < 0
@@ -57,7 +60,14 @@ Result<pid_t> Spawn(const SpawnOptions& o) {
                ? posix_spawnp(&pid, o.path.c_str(), &s.actions, &s.attr, argv.data(), environment)
                : posix_spawn(&pid, o.path.c_str(), &s.actions, &s.attr, argv.data(), environment);
   if (rc != 0) return ErrnoError("exec " + o.path, rc);
-  return pid;
+  auto pidfd = PidfdOpen(pid);
+  if (!pidfd) {
+    ::kill(pid, SIGKILL);
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    return Fail(std::move(pidfd.error()).Context("watch " + o.path));
+  }
+  return Spawned{pid, std::move(*pidfd)};
 }
 
 }  // namespace berth::linux

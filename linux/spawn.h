@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "linux/unique_fd.h"
 
 namespace berth::linux {
 
@@ -30,6 +31,14 @@ struct SpawnOptions {
   std::vector<SpawnFd> fds;        // the others are O_CLOEXEC (berth opens no other kind)
 };
 
-Result<pid_t> Spawn(const SpawnOptions& options);
+// The started child, unreaped (its pid cannot be reused until the caller waits), with
+// a pidfd for it. If the pidfd cannot be had, the child is killed and reaped and the
+// error returned: no caller is ever left with a child it cannot watch.
+struct Spawned {
+  pid_t pid = 0;
+  UniqueFd pidfd;
+};
+
+Result<Spawned> Spawn(const SpawnOptions& options);
 
 }  // namespace berth::linux

@@ -31,7 +31,7 @@ int RunDelete(const Flags& flags) {
   rt.log = [](container::LogLevel, const std::string& m) { std::fprintf(stderr, "%s\n", m.c_str()); };
   if (auto deleted = container::Delete(rt, flags.id, /*force=*/true); !deleted) {
     // Deleted already by the shim (the normal path after Shutdown): nothing to say.
-    if (deleted.error().message.find("does not exist") == std::string::npos)
+    if (deleted.error().code != ENOENT)
       std::fprintf(stderr, "failed to remove berth container: %s\n", deleted.error().message.c_str());
   }
   if (auto unmounted = UnmountAll(bundle + "/rootfs"); !unmounted)

@@ -109,28 +109,21 @@ Result<void> ExecPublisher::Spawn(const Event& event) {
   std::vector<std::string> args{config_.binary, "--address", config_.address, "publish",
                                 "--topic",      event.topic,  "--namespace",  config_.ns};
   // The daemon blocks SIGCHLD/SIGTERM/SIGINT for its signalfd; Spawn resets them.
-  pid_t pid = BERTH_TRY(linux::Spawn({.path = config_.binary,
-                                      .args = args,
-                                      .search_path = true,
-                                      .fds = {{0, in.r.get()}, {1, -1, O_WRONLY}, {2, err.w.get()}}}));
-  // Our unreaped child: its pid cannot be reused before we wait for it.
-  auto pidfd = linux::PidfdOpen(pid);
-  if (!pidfd) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-    return Fail(std::move(pidfd.error()));
-  }
+  auto [pid, pidfd] = BERTH_TRY(linux::Spawn({.path = config_.binary,
+                                              .args = args,
+                                              .search_path = true,
+                                              .fds = {{0, in.r.get()}, {1, -1, O_WRONLY}, {2, err.w.get()}}}));
   std::weak_ptr<bool> alive = alive_;
-  auto watched = loop_.Watch(pidfd->get(), EPOLLIN, [this, alive](uint32_t) {
+  auto watched = loop_.Watch(pidfd.get(), EPOLLIN, [this, alive](uint32_t) {
     if (!alive.expired()) OnChildExit();
   });
   if (!watched) {
-    (void)linux::PidfdSendSignal(pidfd->get(), SIGKILL);
+    (void)linux::PidfdSendSignal(pidfd.get(), SIGKILL);
     ::waitpid(pid, nullptr, 0);
     return Fail(std::move(watched.error()));
   }
   child_pid_ = pid;
-  child_pidfd_ = std::move(*pidfd);
+  child_pidfd_ = std::move(pidfd);
   child_stderr_ = std::move(err.r);
   child_watch_ = *watched;
   child_timer_ = loop_.RunAfter(kPublishTimeout, [this, alive] {

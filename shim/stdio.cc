@@ -146,10 +146,8 @@ Result<void> StartLogger(const Uri& uri, const std::string& id, const std::strin
                                         {5, fd5.get()}}});
   if (!spawned)
     return Fail(std::move(spawned.error()).Context("failed to start binary process " + uri.path));
-  pid_t pid = *spawned;
-  s.logger_pid = pid;
-  auto pidfd = linux::PidfdOpen(pid);
-  if (pidfd) s.logger_pidfd = std::move(*pidfd);
+  s.logger_pid = spawned->pid;
+  s.logger_pidfd = std::move(spawned->pidfd);
   fd3.reset();
   fd4.reset();
   fd5.reset();

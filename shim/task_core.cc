@@ -514,7 +514,7 @@ void TaskCore::DeleteInit(const ContainerPtr& c, Reply r) {
     auto work = [rt = c->runtime, id = c->id, rootfs = c->rootfs]() -> Result<void> {
       auto deleted = container::Delete(rt, id, /*force=*/true);
       // Gone already (a checkpoint, or a `delete` after a restart): nothing to undo.
-      if (!deleted && deleted.error().message.find("does not exist") == std::string::npos)
+      if (!deleted && deleted.error().code != ENOENT)
         return deleted;
       if (!rootfs.empty()) BERTH_TRY(UnmountAll(rootfs));
       return {};

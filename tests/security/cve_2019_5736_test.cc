@@ -123,11 +123,11 @@ class Cve_2019_5736 : public CveTest {
 
   // The "#!/proc/self/exe" attack on `berth exec` run from a copy of berth;
   // returns the attacker's answer for the berth it caught inside the container.
-  std::string SelfExeAttack(const std::vector<std::string>& berth_env) {
+  std::string SelfExeAttack(const std::string& berth_binary, const std::vector<std::string>& berth_env = {}) {
     std::string bin = dir_ + "/bin";
     ::mkdir(bin.c_str(), 0755);
     std::string copy = bin + "/berth";
-    EXPECT_EQ(RunCommand({"/bin/cp", BERTH_BINARY, copy}).status, 0);
+    EXPECT_EQ(RunCommand({"/bin/cp", berth_binary, copy}).status, 0);
     std::string rootfs = PrivateRootfs();
     std::string id = StartContainer({"sleep", "1000"}, [&](json& s) {
       s["root"]["path"] = rootfs;
@@ -228,7 +228,7 @@ TEST_F(Cve_2019_5736, ProcessJoiningAPrivilegedUserNamespaceIsNotDumpable) {
 }
 
 TEST_F(Cve_2019_5736, RuntimeBinaryRunInTheContainerCannotBeOpenedForWriting) {
-  std::string answer = SelfExeAttack({});
+  std::string answer = SelfExeAttack(BERTH_BINARY);
   ASSERT_EQ(answer.rfind("pid=", 0), 0u)
       << "the attacker never saw berth run in the container: " << answer;
   // Reachable (it is an ordinary dumpable process by now), but read-only,
@@ -239,12 +239,26 @@ TEST_F(Cve_2019_5736, RuntimeBinaryRunInTheContainerCannotBeOpenedForWriting) {
   EXPECT_NE(answer.find(" reopen=EROFS"), std::string::npos) << answer;
 }
 
-// Control: the same attack on a berth told not to seal itself succeeds, which
+// Control: the same attack on a berth built without sealing succeeds, which
 // is what the test above would see if the defence regressed.
 TEST_F(Cve_2019_5736, ControlTheAttackWorksOnAnUnsealedBinary) {
-  std::string answer = SelfExeAttack({"_BERTH_SEALED_EXE=1"});
+  std::string answer = SelfExeAttack(BERTH_UNSEALED);
   ASSERT_EQ(answer.rfind("pid=", 0), 0u) << answer;
   EXPECT_NE(answer.find(" reopen=OK"), std::string::npos) << answer;
+}
+
+// The re-exec marker in berth's environment proves nothing: a berth that finds it but
+// is not running sealed refuses to start container processes rather than run unsealed.
+TEST_F(Cve_2019_5736, AForgedSealMarkerDoesNotTurnSealingOff) {
+  SpawnOptions options;
+  options.env = {"_BERTH_SEALED_EXE=1"};
+  std::string id = NewId();
+  auto r = Berth({"run", "-b", MakeBundle({"true"}), id}, options);
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_NE(r.err.find("not sealed"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "one line: " << r.err;
+  EXPECT_TRUE(CgroupDirsNamed(id).empty());
+  EXPECT_EQ(Berth({"state", id}).status, 1);
 }
 
 }  // namespace

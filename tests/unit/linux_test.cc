@@ -135,5 +135,19 @@ TEST_F(InRoot, CreatesFilesAndRefusesMagicLinks) {
   EXPECT_EQ(r, -ELOOP);
 }
 
+// Every fd OpenInRoot returns is close-on-exec: the root itself, an existing path, a
+// path it created, one reached through a dangling symlink.
+TEST_F(InRoot, EveryFdItReturnsIsCloseOnExec) {
+  ASSERT_EQ(symlink("/made/by/link", (root_ + "/dangling").c_str()), 0);
+  for (auto [path, create] : {std::pair{"/", CreateAs::kNothing}, std::pair{"//", CreateAs::kDirectory},
+                              std::pair{"/x/y", CreateAs::kDirectory}, std::pair{"/x", CreateAs::kNothing},
+                              std::pair{"/dangling", CreateAs::kDirectory}}) {
+    int fd = OpenInRoot(root_fd_, path, create);
+    ASSERT_GE(fd, 0) << path;
+    EXPECT_TRUE(fcntl(fd, F_GETFD) & FD_CLOEXEC) << path;
+    close(fd);
+  }
+}
+
 }  // namespace
 }  // namespace berth::linux
