@@ -99,13 +99,16 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
   in.spec = &spec;
   in.bundle = bundle;
   in.rootfs = rootfs;
-  // Only a shared root needs the rootfs' mount (made private for pivot_root): no
-  // mountinfo read on every create.
+  // Only a shared root needs the rootfs' mount (made private for pivot_root), and
+  // only --no-pivot the host's proc and sysfs mounts: no mountinfo read on every create.
   if (spec.linux && linux::ParsePropagation(spec.linux->rootfs_propagation) & MS_SHARED)
     in.rootfs_mount_point =
         linux::MountPointOf(rootfs, linux::ReadFile("/proc/self/mountinfo").value_or(""));
   in.process = &*spec.process;
   in.no_pivot = o.no_pivot;
+  if (o.no_pivot)
+    in.host_pseudo_fs = linux::FullProcAndSysfsMounts(
+        BERTH_TRY(linux::ReadFile("/proc/self/mountinfo")), rootfs);
   in.no_new_keyring = o.no_new_keyring;
   in.container_id = o.id;
   in.preserve_fds = o.preserve_fds;

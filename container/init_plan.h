@@ -144,6 +144,7 @@ struct InitPlan {
   std::vector<DeviceNode> devices;
   std::vector<MountStep> dev_links;    // /dev/fd, /dev/stdin, ..., /dev/ptmx
   bool no_pivot = false;
+  std::vector<std::string> host_pseudo_fs;  // hidden before the MS_MOVE of no_pivot
   std::vector<std::string> masked_paths;
   std::vector<std::string> readonly_paths;
   bool readonly_root = false;

@@ -220,7 +220,27 @@ void PivotRoot(InitContext& ctx) noexcept {
   ::close(new_root);
 }
 
+// Without pivot_root the host's mounts stay in the mount namespace, under the
+// rootfs: a fully visible proc or sysfs among them would let a nested user
+// namespace mount a fresh, unmasked one (the kernel's mnt_already_visible needs
+// only one). Each is detached, or covered by a tmpfs where it is locked (in a user
+// namespace), as runc's msMoveRoot does.
+void HideHostPseudoFs(InitContext& ctx) noexcept {
+  for (const auto& m : ctx.plan.host_pseudo_fs) {
+    const char* path = m.c_str();
+    // Slave first, so that unmounting it does not propagate to the host.
+    if (::mount(nullptr, path, nullptr, MS_SLAVE | MS_REC, nullptr) < 0) {
+      if (errno == ENOENT) continue;  // under one detached already
+      ctx.Fail(errno, "make host mount ", path, " rslave");
+    }
+    if (::umount2(path, MNT_DETACH) == 0) continue;
+    if (errno != EINVAL && errno != EPERM) ctx.Fail(errno, "unmount host mount ", path);
+    ctx.CheckErrno(::mount("tmpfs", path, "tmpfs", 0, nullptr), "cover host mount ", path);
+  }
+}
+
 void MoveRoot(InitContext& ctx) noexcept {
+  HideHostPseudoFs(ctx);
   ctx.CheckErrno(::chdir(ctx.plan.rootfs.c_str()), "chdir to the rootfs");
   ctx.CheckErrno(::mount(ctx.plan.rootfs.c_str(), "/", nullptr, MS_MOVE, nullptr),
                  "move the rootfs to /");
