@@ -117,16 +117,20 @@ bool OnProcfs(int fd) noexcept {
   return ::fstatfs(fd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
 }
 
-// CVE-2019-16884 / CVE-2023-27561 / CVE-2023-28642: procfs only ever goes on a
-// real directory reached without symlinks, and nothing but lxcfs's files goes
-// on procfs, so no later write of ours can land in a file the config planted.
+// CVE-2019-16884 / CVE-2023-27561 / CVE-2023-28642: procfs and sysfs only ever go
+// on a real directory reached without symlinks (runc: "must be mounted on ordinary
+// directory"), and nothing but lxcfs's files goes on procfs, so no later write of
+// ours can land in a file the config planted.
 int OpenMountTarget(InitContext& ctx, int root_fd, const MountStep& step) noexcept {
-  bool proc = step.fstype == "proc";
+  bool pseudo = step.fstype == "proc" || step.fstype == "sysfs";
   int target = OpenInRoot(root_fd, step.target.c_str(),
                           step.target_is_file ? CreateAs::kFile : CreateAs::kDirectory, 0,
-                          proc ? RESOLVE_NO_SYMLINKS : 0);
+                          pseudo ? RESOLVE_NO_SYMLINKS : 0);
+  if (pseudo && target == -ELOOP)
+    ctx.Fail(ENOTDIR, step.description.c_str(),
+             ": the target is a symlink (or under one), not an ordinary directory");
   ctx.Check(target, "create mount point for ", step.description.c_str());
-  if (proc) {
+  if (pseudo) {
     struct stat st;
     if (::fstat(target, &st) < 0 || !S_ISDIR(st.st_mode))
       ctx.Fail(ENOTDIR, step.description.c_str(), ": target is not a directory");
