@@ -183,6 +183,15 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
     BERTH_TRY(RunHooks(spec.hooks.prestart, "prestart", json));
     return RunHooks(spec.hooks.create_runtime, "createRuntime", json);
   };
+  if (spec.linux && spec.linux->seccomp) {
+    hooks.seccomp_listener = [&](pid_t pid, int listener) -> Result<void> {
+      oci::State s = hook_state;
+      s.pid = pid;
+      return linux::SendSeccompListener(spec.linux->seccomp->listener_path,
+                                        spec.linux->seccomp->listener_metadata, listener,
+                                        oci::HookStateJson(s));
+    };
+  }
   LaunchedInit init = BERTH_TRY(LaunchInit(plan, maps, hooks));
   detached_mounts.clear();
   if (init.cloned_into_cgroup_refused)
@@ -190,13 +199,6 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
                              "had cgroup.kill written): cloned again and moved by pid");
   rollback.AddKillChild(init.pid, init.pidfd.get());
 
-  if (init.seccomp_listener && spec.linux && spec.linux->seccomp) {
-    oci::State s = hook_state;
-    s.pid = init.pid;
-    BERTH_TRY(linux::SendSeccompListener(spec.linux->seccomp->listener_path,
-                                         spec.linux->seccomp->listener_metadata,
-                                         init.seccomp_listener.get(), oci::HookStateJson(s)));
-  }
   CreateResult result;
   if (init.pty_master) {
     if (!o.console_socket.empty()) {

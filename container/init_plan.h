@@ -98,7 +98,8 @@ enum class SyncType : uint32_t {
   kRunHooks,        // init: run prestart/createRuntime hooks now
   kHooksDone,       // parent: prestart/createRuntime hooks ran
   kPtyMaster,       // init: the pty master is attached
-  kSeccompListener, // init: the seccomp notify fd is attached
+  kSeccompListener, // init: the seccomp notify fd is my fd number `value` (pidfd_getfd it)
+  kSeccompListenerTaken,  // parent: the listener is with the agent
   kCreated,         // init: set up, now waiting for `start`
   kError,           // init: failed; err = errno, text = what was being done
 };

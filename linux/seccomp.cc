@@ -105,11 +105,10 @@ constexpr NamedValue kFlags[] = {
     {"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV},
 };
 
-// Syscalls a NOTIFY rule may not cover: after loading the filter the child hands the
-// listener fd to the runtime with sendmsg(2) and may report on its sync socket with
-// write(2); trapping either would wait for an agent that never gets the fd (runc
-// refuses notify on write for the same reason).
-constexpr std::string_view kNotifyForbidden[] = {"write", "sendmsg"};
+// Syscalls a NOTIFY rule may not cover: after loading the filter the child tells the
+// runtime the listener's fd number with write(2); trapping it would wait for an agent
+// that never gets the listener (runc refuses notify on write for the same reason).
+constexpr std::string_view kNotifyForbidden[] = {"write"};
 
 const NamedValue* FindNamed(std::span<const NamedValue> table, std::string_view name) {
   for (const NamedValue& v : table)
@@ -159,7 +158,7 @@ Result<FilterPlan> PlanFilter(const oci::Seccomp& profile) {
   plan.default_action =
       BERTH_TRY(ResolveAction(profile.default_action, profile.default_errno_ret,
                               root + ".defaultAction", root + ".defaultErrnoRet"));
-  // A notifying default would trap the sendmsg that hands the listener over.
+  // A notifying default would trap the write that tells the runtime the listener.
   if (plan.default_action == SCMP_ACT_NOTIFY)
     return Fail(root + ".defaultAction: SCMP_ACT_NOTIFY cannot be the default action");
 
