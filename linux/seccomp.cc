@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "linux/seccomp_cache.h"
+#include "linux/seccomp_enosys.h"
 
 namespace berth::linux {
 namespace {
@@ -311,6 +312,14 @@ Result<SeccompProgram> CompileWithLibseccomp(const oci::Seccomp& profile, const 
 
   SeccompProgram program;
   program.filter = BERTH_TRY(ExportBpf(ctx.get()));
+  if (WantsEnosysStub(plan.default_action)) {
+    std::vector<sock_filter> stub = BERTH_TRY(EnosysStub(profile, plan.architectures));
+    if (stub.size() + program.filter.size() > BPF_MAXINSNS)
+      return Fail("the seccomp program with its ENOSYS stub is longer than the kernel's limit of " +
+                      std::to_string(BPF_MAXINSNS) + " instructions",
+                  E2BIG);
+    program.filter.insert(program.filter.begin(), stub.begin(), stub.end());
+  }
   program.flags = plan.flags;
   program.wants_listener = plan.wants_listener;
   return program;
