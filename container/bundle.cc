@@ -24,16 +24,6 @@ oci::Resources CgroupResources(const oci::Spec& spec) {
   oci::Resources r;
   if (spec.linux && spec.linux->resources) r = *spec.linux->resources;
   for (auto& rule : cgroup::DefaultDeviceRules()) r.devices.push_back(std::move(rule));
-  if (spec.linux) {
-    for (const auto& d : spec.linux->devices) {
-      if (d.type != "c" && d.type != "b" && d.type != "u") continue;
-      r.devices.push_back({.allow = true,
-                           .type = d.type == "b" ? "b" : "c",
-                           .major = d.major,
-                           .minor = d.minor,
-                           .access = "rwm"});
-    }
-  }
   return r;
 }
 

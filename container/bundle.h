@@ -15,8 +15,10 @@ namespace berth::container {
 // realpath(`path`), which must be a directory; errors name it as `what`.
 Result<std::string> RealDirectory(const std::string& path, const std::string& what);
 
-// The config's device rules first, then runc's default allow list and the
-// devices the config creates (as runc and crun do).
+// The config's device rules first, then runc's default allow list. A node listed in
+// linux.devices gets no rule of its own: runc allows only its defaults and the
+// config's rules, so a deny-all config keeps /dev/kmsg or a disk node it lists
+// unusable (runc's specconv, AllowedDevices).
 oci::Resources CgroupResources(const oci::Spec& spec);
 
 // A bundle as create and restore read it.

@@ -92,13 +92,16 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
   in.spec = &spec;
   in.bundle = bundle;
   in.rootfs = rootfs;
-  // Only a shared root needs the rootfs' mount (made private for pivot_root): no
-  // mountinfo read on every create.
+  // Only a shared root needs the rootfs' mount (made private for pivot_root), and
+  // only --no-pivot the host's proc and sysfs mounts: no mountinfo read on every create.
   if (spec.linux && linux::ParsePropagation(spec.linux->rootfs_propagation) & MS_SHARED)
     in.rootfs_mount_point =
         linux::MountPointOf(rootfs, linux::ReadFile("/proc/self/mountinfo").value_or(""));
   in.process = &*spec.process;
   in.no_pivot = o.no_pivot;
+  if (o.no_pivot)
+    in.host_pseudo_fs = linux::FullProcAndSysfsMounts(
+        BERTH_TRY(linux::ReadFile("/proc/self/mountinfo")), rootfs);
   in.no_new_keyring = o.no_new_keyring;
   in.container_id = o.id;
   in.preserve_fds = o.preserve_fds;
@@ -173,6 +176,15 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
     BERTH_TRY(RunHooks(spec.hooks.prestart, "prestart", json));
     return RunHooks(spec.hooks.create_runtime, "createRuntime", json);
   };
+  if (spec.linux && spec.linux->seccomp) {
+    hooks.seccomp_listener = [&](pid_t pid, int listener) -> Result<void> {
+      oci::State s = hook_state;
+      s.pid = pid;
+      return linux::SendSeccompListener(spec.linux->seccomp->listener_path,
+                                        spec.linux->seccomp->listener_metadata, listener,
+                                        oci::HookStateJson(s));
+    };
+  }
   LaunchedInit init = BERTH_TRY(LaunchInit(plan, maps, hooks));
   detached_mounts.clear();
   if (init.cloned_into_cgroup_refused)
@@ -180,13 +192,6 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
                              "had cgroup.kill written): cloned again and moved by pid");
   rollback.AddKillChild(init.pid, init.pidfd.get());
 
-  if (init.seccomp_listener && spec.linux && spec.linux->seccomp) {
-    oci::State s = hook_state;
-    s.pid = init.pid;
-    BERTH_TRY(linux::SendSeccompListener(spec.linux->seccomp->listener_path,
-                                         spec.linux->seccomp->listener_metadata,
-                                         init.seccomp_listener.get(), oci::HookStateJson(s)));
-  }
   CreateResult result;
   if (init.pty_master) {
     if (!o.console_socket.empty()) {

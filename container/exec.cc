@@ -75,12 +75,6 @@ bool SetgroupsAllowed(pid_t init) {
 
 Result<void> HandOver(const ExecOptions& o, const oci::Spec& spec, const ContainerRecord& record,
                       LaunchedInit& launched, ExecResult& result) {
-  if (launched.seccomp_listener && spec.linux && spec.linux->seccomp) {
-    oci::State state = ToOciState(record, oci::Status::kRunning);
-    BERTH_TRY(linux::SendSeccompListener(
-        spec.linux->seccomp->listener_path, spec.linux->seccomp->listener_metadata,
-        launched.seccomp_listener.get(), oci::HookStateJson(state), launched.pid));
-  }
   if (launched.pty_master) {
     if (!o.console_socket.empty())
       BERTH_TRY_CTX(linux::SendFdToPath(o.console_socket, launched.pty_master.get(), "/dev/ptmx"),
@@ -143,6 +137,13 @@ Result<ExecResult> Exec(const Runtime& rt, const ExecOptions& o) {
       BERTH_TRY_CTX(WriteOomScoreAdj(pid, *o.process.oom_score_adj), "process.oomScoreAdj");
     return {};
   };
+  if (spec.linux && spec.linux->seccomp) {
+    hooks.seccomp_listener = [&](pid_t pid, int listener) -> Result<void> {
+      return linux::SendSeccompListener(
+          spec.linux->seccomp->listener_path, spec.linux->seccomp->listener_metadata, listener,
+          oci::HookStateJson(ToOciState(record, oci::Status::kRunning)), pid);
+    };
+  }
   LaunchedInit launched =
       BERTH_TRY_CTX(LaunchInit(plan, IdMaps{}, hooks), "exec in container \"" + o.id + "\"");
   ExecResult result;

@@ -337,13 +337,21 @@ void LoadSeccomp(InitContext& ctx) noexcept {
   Exec(ctx);
 }
 
+// Once the filter is in, any syscall but write(2) may be notified (runc's rule,
+// checked by CompileSeccomp), and a notified one blocks until the agent has the
+// listener. So one write tells the runtime the listener's number; the runtime takes
+// it with pidfd_getfd and hands it to the agent before it answers, and all that
+// follows (the answer's recv, close, the runtime's sync, execve...) is answerable.
 void LoadSeccompAtCreate(InitContext& ctx) noexcept {
   int fd = linux::LoadSeccompProgram(ctx.plan.seccomp);
   if (fd < 0) ctx.Fail(-fd, "load the seccomp filter");
-  if (ctx.plan.seccomp.wants_listener && fd > 0 && ctx.sync_fd >= 0) {
-    ctx.Send(SyncType::kSeccompListener, 0, fd);
-    ::close(fd);
-  }
+  if (!ctx.plan.seccomp.wants_listener || fd == 0 || ctx.sync_fd < 0) return;
+  SyncMessage msg;
+  msg.type = SyncType::kSeccompListener;
+  msg.value = fd;
+  if (::write(ctx.sync_fd, &msg, offsetof(SyncMessage, text)) < 0) ::_exit(kInitFailedExit);
+  ctx.Expect(SyncType::kSeccompListenerTaken);
+  ::close(fd);
 }
 
 }  // namespace
@@ -512,8 +520,8 @@ void RunExec(InitPlan& plan) noexcept {
   SetupStdio(ctx);
   if (plan.terminal) SetupTerminal(ctx);
   ResolveExecutable(ctx);
-  if (plan.has_seccomp && plan.seccomp_before_start) LoadSeccompAtCreate(ctx);
   ctx.WaitForCgroup();
+  if (plan.has_seccomp && plan.seccomp_before_start) LoadSeccompAtCreate(ctx);
   ctx.Send(SyncType::kCreated);
   // The sync socket stays open (O_CLOEXEC): a failure from here on still reaches
   // the runtime, and its end of file tells the runtime that execve succeeded.

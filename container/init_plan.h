@@ -98,7 +98,8 @@ enum class SyncType : uint32_t {
   kRunHooks,        // init: run prestart/createRuntime hooks now
   kHooksDone,       // parent: prestart/createRuntime hooks ran
   kPtyMaster,       // init: the pty master is attached
-  kSeccompListener, // init: the seccomp notify fd is attached
+  kSeccompListener, // init: the seccomp notify fd is my fd number `value` (pidfd_getfd it)
+  kSeccompListenerTaken,  // parent: the listener is with the agent
   kCreated,         // init: set up, now waiting for `start`
   kError,           // init: failed; err = errno, text = what was being done
 };
@@ -144,6 +145,7 @@ struct InitPlan {
   std::vector<DeviceNode> devices;
   std::vector<MountStep> dev_links;    // /dev/fd, /dev/stdin, ..., /dev/ptmx
   bool no_pivot = false;
+  std::vector<std::string> host_pseudo_fs;  // hidden before the MS_MOVE of no_pivot
   std::vector<std::string> masked_paths;
   std::vector<std::string> readonly_paths;
   bool readonly_root = false;

@@ -277,6 +277,7 @@ Result<InitPlan> BuildInitPlan(const PlanInputs& in, PlanWarnings* warnings) {
   const oci::Spec& spec = *in.spec;
   plan.rootfs = in.rootfs;
   plan.no_pivot = in.no_pivot;
+  plan.host_pseudo_fs = in.host_pseudo_fs;
   if (!in.no_new_keyring) plan.session_keyring = in.container_id;
   BERTH_TRY(PlanNamespaces(spec, plan));
   BERTH_TRY(PlanHostname(spec, plan));

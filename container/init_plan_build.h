@@ -18,6 +18,9 @@ struct PlanInputs {
   std::string rootfs_mount_point;  // of the mount that holds rootfs (mountinfo)
   const oci::Process* process = nullptr;  // spec->process unless exec
   bool no_pivot = false;
+  // With no_pivot: the host's full proc and sysfs mounts outside the rootfs
+  // (linux::FullProcAndSysfsMounts).
+  std::vector<std::string> host_pseudo_fs;
   bool no_new_keyring = false;
   std::string container_id;
   int preserve_fds = 0;

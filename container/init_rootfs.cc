@@ -117,16 +117,20 @@ bool OnProcfs(int fd) noexcept {
   return ::fstatfs(fd, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC;
 }
 
-// CVE-2019-16884 / CVE-2023-27561 / CVE-2023-28642: procfs only ever goes on a
-// real directory reached without symlinks, and nothing but lxcfs's files goes
-// on procfs, so no later write of ours can land in a file the config planted.
+// CVE-2019-16884 / CVE-2023-27561 / CVE-2023-28642: procfs and sysfs only ever go
+// on a real directory reached without symlinks (runc: "must be mounted on ordinary
+// directory"), and nothing but lxcfs's files goes on procfs, so no later write of
+// ours can land in a file the config planted.
 int OpenMountTarget(InitContext& ctx, int root_fd, const MountStep& step) noexcept {
-  bool proc = step.fstype == "proc";
+  bool pseudo = step.fstype == "proc" || step.fstype == "sysfs";
   int target = OpenInRoot(root_fd, step.target.c_str(),
                           step.target_is_file ? CreateAs::kFile : CreateAs::kDirectory, 0,
-                          proc ? RESOLVE_NO_SYMLINKS : 0);
+                          pseudo ? RESOLVE_NO_SYMLINKS : 0);
+  if (pseudo && target == -ELOOP)
+    ctx.Fail(ENOTDIR, step.description.c_str(),
+             ": the target is a symlink (or under one), not an ordinary directory");
   ctx.Check(target, "create mount point for ", step.description.c_str());
-  if (proc) {
+  if (pseudo) {
     struct stat st;
     if (::fstat(target, &st) < 0 || !S_ISDIR(st.st_mode))
       ctx.Fail(ENOTDIR, step.description.c_str(), ": target is not a directory");
@@ -220,7 +224,27 @@ void PivotRoot(InitContext& ctx) noexcept {
   ::close(new_root);
 }
 
+// Without pivot_root the host's mounts stay in the mount namespace, under the
+// rootfs: a fully visible proc or sysfs among them would let a nested user
+// namespace mount a fresh, unmasked one (the kernel's mnt_already_visible needs
+// only one). Each is detached, or covered by a tmpfs where it is locked (in a user
+// namespace), as runc's msMoveRoot does.
+void HideHostPseudoFs(InitContext& ctx) noexcept {
+  for (const auto& m : ctx.plan.host_pseudo_fs) {
+    const char* path = m.c_str();
+    // Slave first, so that unmounting it does not propagate to the host.
+    if (::mount(nullptr, path, nullptr, MS_SLAVE | MS_REC, nullptr) < 0) {
+      if (errno == ENOENT) continue;  // under one detached already
+      ctx.Fail(errno, "make host mount ", path, " rslave");
+    }
+    if (::umount2(path, MNT_DETACH) == 0) continue;
+    if (errno != EINVAL && errno != EPERM) ctx.Fail(errno, "unmount host mount ", path);
+    ctx.CheckErrno(::mount("tmpfs", path, "tmpfs", 0, nullptr), "cover host mount ", path);
+  }
+}
+
 void MoveRoot(InitContext& ctx) noexcept {
+  HideHostPseudoFs(ctx);
   ctx.CheckErrno(::chdir(ctx.plan.rootfs.c_str()), "chdir to the rootfs");
   ctx.CheckErrno(::mount(ctx.plan.rootfs.c_str(), "/", nullptr, MS_MOVE, nullptr),
                  "move the rootfs to /");

@@ -139,9 +139,13 @@ Result<void> DriveInit(int sock, const LaunchHooks& hooks, cgroup::SelfJoined jo
       case SyncType::kPtyMaster:
         out.pty_master = std::move(r.fd);
         break;
-      case SyncType::kSeccompListener:
-        out.seccomp_listener = std::move(r.fd);
+      case SyncType::kSeccompListener: {
+        linux::UniqueFd listener = BERTH_TRY_CTX(linux::PidfdGetFd(out.pidfd.get(), r.msg.value),
+                                                 "take the seccomp listener");
+        if (hooks.seccomp_listener) BERTH_TRY(hooks.seccomp_listener(out.pid, listener.get()));
+        BERTH_TRY(Send(sock, SyncType::kSeccompListenerTaken));
         break;
+      }
       case SyncType::kCreated:
         return {};
       case SyncType::kError:

@@ -22,13 +22,15 @@ struct LaunchHooks {
   std::function<Result<void>(pid_t, cgroup::SelfJoined)> place;
   // When the init asks for the prestart/createRuntime hooks.
   std::function<Result<void>(pid_t)> run_hooks;
+  // With a NOTIFY rule: hands the init's seccomp listener to the agent, while the
+  // init waits (any of its syscalls may be trapped from then on).
+  std::function<Result<void>(pid_t, int listener)> seccomp_listener;
 };
 
 struct LaunchedInit {
   pid_t pid = 0;
   linux::UniqueFd pidfd;
   linux::UniqueFd pty_master;
-  linux::UniqueFd seccomp_listener;
   // With plan.join_container: the runtime's end of the sync socket, which reads end of
   // file once the process exec'd, or a kError if it failed first.
   linux::UniqueFd sync;

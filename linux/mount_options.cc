@@ -146,29 +146,56 @@ bool IsUnder(const std::string& path, const std::string& dir) {
   return path.compare(0, dir.size(), dir) == 0 && (path.size() == dir.size() || path[dir.size()] == '/');
 }
 
-}  // namespace
+struct MountinfoLine {
+  std::string root, mount_point, fstype;
+};
 
-std::string MountPointOf(const std::string& path, std::string_view mountinfo) {
-  std::string best = "/";
+// id parent major:minor ROOT MOUNT-POINT options [optional...] - FSTYPE source super
+template <typename Visit>
+void ForEachMount(std::string_view mountinfo, Visit visit) {
   size_t pos = 0;
   while (pos < mountinfo.size()) {
     size_t end = mountinfo.find('\n', pos);
     if (end == std::string_view::npos) end = mountinfo.size();
     std::string_view line = mountinfo.substr(pos, end - pos);
     pos = end + 1;
-    // id parent major:minor root MOUNT-POINT options ...
+    MountinfoLine m;
     size_t field = 0, start = 0;
     for (size_t i = 0; i <= line.size() && field < 5; ++i) {
       if (i < line.size() && line[i] != ' ') continue;
-      if (field == 4) {
-        std::string point = UnescapeMountinfo(line.substr(start, i - start));
-        if (point.size() > best.size() && IsUnder(path, point)) best = std::move(point);
-      }
+      if (field == 3) m.root = UnescapeMountinfo(line.substr(start, i - start));
+      if (field == 4) m.mount_point = UnescapeMountinfo(line.substr(start, i - start));
       ++field;
       start = i + 1;
     }
+    if (size_t dash = line.find(" - "); dash != std::string_view::npos) {
+      std::string_view rest = line.substr(dash + 3);
+      m.fstype = std::string(rest.substr(0, rest.find(' ')));
+    }
+    if (field == 5) visit(m);
   }
+}
+
+}  // namespace
+
+std::string MountPointOf(const std::string& path, std::string_view mountinfo) {
+  std::string best = "/";
+  ForEachMount(mountinfo, [&](MountinfoLine& m) {
+    if (m.mount_point.size() > best.size() && IsUnder(path, m.mount_point))
+      best = std::move(m.mount_point);
+  });
   return best;
+}
+
+std::vector<std::string> FullProcAndSysfsMounts(std::string_view mountinfo,
+                                                const std::string& except_under) {
+  std::vector<std::string> out;
+  ForEachMount(mountinfo, [&](MountinfoLine& m) {
+    if (m.root == "/" && (m.fstype == "proc" || m.fstype == "sysfs") &&
+        !IsUnder(m.mount_point, except_under))
+      out.push_back(std::move(m.mount_point));
+  });
+  return out;
 }
 
 }  // namespace berth::linux

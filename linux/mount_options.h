@@ -34,4 +34,9 @@ unsigned long ParsePropagation(const std::string& name);
 // of its parents. "/" when nothing longer matches.
 std::string MountPointOf(const std::string& path, std::string_view mountinfo);
 
+// The mount points, in MOUNTINFO's order, of the proc and sysfs mounts that show
+// their whole filesystem (root "/"), except those under `except_under`.
+std::vector<std::string> FullProcAndSysfsMounts(std::string_view mountinfo,
+                                                const std::string& except_under);
+
 }  // namespace berth::linux

@@ -37,6 +37,12 @@ Result<void> PidfdSendSignal(int pidfd, int signal) {
   return {};
 }
 
+Result<UniqueFd> PidfdGetFd(int pidfd, int target_fd) {
+  long fd = ::syscall(SYS_pidfd_getfd, pidfd, target_fd, 0);
+  if (fd < 0) return ErrnoError("pidfd_getfd");
+  return UniqueFd(static_cast<int>(fd));
+}
+
 Result<ProcStat> ReadProcStat(pid_t pid) {
   std::string text = BERTH_TRY(ReadFile("/proc/" + std::to_string(pid) + "/stat"));
   // The command name (field 2) may hold spaces and parentheses: parse after the last ')'.

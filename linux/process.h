@@ -22,6 +22,8 @@ pid_t Clone3(uint64_t flags, int* pidfd = nullptr, int exit_signal = 17 /*SIGCHL
 
 Result<UniqueFd> PidfdOpen(pid_t pid);
 Result<void> PidfdSendSignal(int pidfd, int signal);
+// A copy (O_CLOEXEC) of the process's fd `target_fd` (pidfd_getfd(2)).
+Result<UniqueFd> PidfdGetFd(int pidfd, int target_fd);
 
 struct ProcStat {
   char state = '?';          // R S D Z T ...

@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "linux/seccomp_cache.h"
+#include "linux/seccomp_enosys.h"
 
 namespace berth::linux {
 namespace {
@@ -105,11 +106,10 @@ constexpr NamedValue kFlags[] = {
     {"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV},
 };
 
-// Syscalls a NOTIFY rule may not cover: after loading the filter the child hands the
-// listener fd to the runtime with sendmsg(2) and may report on its sync socket with
-// write(2); trapping either would wait for an agent that never gets the fd (runc
-// refuses notify on write for the same reason).
-constexpr std::string_view kNotifyForbidden[] = {"write", "sendmsg"};
+// Syscalls a NOTIFY rule may not cover: after loading the filter the child tells the
+// runtime the listener's fd number with write(2); trapping it would wait for an agent
+// that never gets the listener (runc refuses notify on write for the same reason).
+constexpr std::string_view kNotifyForbidden[] = {"write"};
 
 const NamedValue* FindNamed(std::span<const NamedValue> table, std::string_view name) {
   for (const NamedValue& v : table)
@@ -159,7 +159,7 @@ Result<FilterPlan> PlanFilter(const oci::Seccomp& profile) {
   plan.default_action =
       BERTH_TRY(ResolveAction(profile.default_action, profile.default_errno_ret,
                               root + ".defaultAction", root + ".defaultErrnoRet"));
-  // A notifying default would trap the sendmsg that hands the listener over.
+  // A notifying default would trap the write that tells the runtime the listener.
   if (plan.default_action == SCMP_ACT_NOTIFY)
     return Fail(root + ".defaultAction: SCMP_ACT_NOTIFY cannot be the default action");
 
@@ -312,6 +312,14 @@ Result<SeccompProgram> CompileWithLibseccomp(const oci::Seccomp& profile, const 
 
   SeccompProgram program;
   program.filter = BERTH_TRY(ExportBpf(ctx.get()));
+  if (WantsEnosysStub(plan.default_action)) {
+    std::vector<sock_filter> stub = BERTH_TRY(EnosysStub(profile, plan.architectures));
+    if (stub.size() + program.filter.size() > BPF_MAXINSNS)
+      return Fail("the seccomp program with its ENOSYS stub is longer than the kernel's limit of " +
+                      std::to_string(BPF_MAXINSNS) + " instructions",
+                  E2BIG);
+    program.filter.insert(program.filter.begin(), stub.begin(), stub.end());
+  }
   program.flags = plan.flags;
   program.wants_listener = plan.wants_listener;
   return program;

@@ -34,10 +34,10 @@ Result<SeccompProgram> CompileSeccomp(const oci::Seccomp& profile,
 // Returns the listener fd when program.wants_listener, 0 otherwise, or -errno.
 // The caller must hold CAP_SYS_ADMIN or have set no_new_privs (seccomp(2)).
 //
-// The listener (O_CLOEXEC) lives in the child; hand it to the runtime over the sync
-// socket with SendFdNoAlloc (linux/fd_passing.h), take it there with ReceiveFd, pass it
-// on with SendSeccompListener and close both copies. NOTIFY rules on write and
-// sendmsg are refused at compile time so that this hand-off cannot block.
+// The listener (O_CLOEXEC) lives in the child; tell the runtime its number with
+// write(2), take it there with pidfd_getfd, pass it on with SendSeccompListener and
+// only then let the child close its copy and go on. NOTIFY rules on write are refused
+// at compile time so that this hand-off cannot block.
 int LoadSeccompProgram(const SeccompProgram& program) noexcept;
 
 // Sends the notify listener fd and the container state to the agent at

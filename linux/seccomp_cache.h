@@ -16,7 +16,7 @@
 namespace berth::linux::seccomp_cache {
 
 // Bumped whenever the entry layout or the compiler's output for a given key changes.
-inline constexpr unsigned kFormatVersion = 1;
+inline constexpr unsigned kFormatVersion = 2;  // 2: the ENOSYS stub
 
 std::string Key(const oci::Seccomp& profile);
 // "<cache_dir>/<hash>.bpf".

@@ -100,6 +100,35 @@ TEST_F(Errors, UnknownIdFailsForEveryCommand) {
   }
 }
 
+// proc and sysfs go only on an ordinary directory: runc refuses a rootfs whose /proc
+// or /sys is a symlink ("filesystem \"sysfs\" must be mounted on ordinary
+// directory"); berth names the mount and the symlink, once, for both.
+TEST_F(Errors, ProcOrSysThatIsASymlinkIsRefused) {
+  for (const char* dir : {"proc", "sys"}) {
+    std::string rootfs = dir_ + "/rootfs-" + dir;
+    ASSERT_EQ(RunCommand({"/bin/cp", "-a", SharedRootfs(), rootfs}).status, 0);
+    ASSERT_EQ(::mkdir((rootfs + "/x").c_str(), 0755), 0);
+    std::string link = rootfs + "/" + dir;
+    ASSERT_EQ(::rmdir(link.c_str()), 0);
+    ASSERT_EQ(::symlink("/x", link.c_str()), 0);
+    std::string bundle = MakeBundle({"echo", "RAN"}, [&](json& s) { s["root"]["path"] = rootfs; });
+    for (const auto& rt : SideBySideRuntimes()) {
+      SCOPED_TRACE(rt.name + " /" + dir);
+      std::string id = NewId();
+      auto r = RunWith(rt, {"run", "-b", bundle, id});
+      EXPECT_NE(r.status, 0);
+      EXPECT_EQ(r.out, "");
+      EXPECT_NE(r.err.find(std::string("/") + dir), std::string::npos) << r.err;
+      if (rt.name != "berth") continue;
+      std::string fstype = dir == std::string("sys") ? "sysfs" : "proc";
+      EXPECT_EQ(r.err, "berth: mount " + fstype + " on /" + dir +
+                           ": the target is a symlink (or under one), not an ordinary directory: "
+                           "Not a directory\n");
+      ExpectNothingLeft(id);
+    }
+  }
+}
+
 TEST_F(Errors, MissingIdIsAUsageError) {
   for (auto cmd : {"create", "start", "state", "kill", "delete", "stop"}) {
     auto r = Berth({cmd});

@@ -43,6 +43,19 @@ TEST(MountOptions, MountPointOfTakesTheLongestParentAndUnescapes) {
   EXPECT_EQ(MountPointOf("/srv", ""), "/");
 }
 
+TEST(MountOptions, FullProcAndSysfsMountsSkipsPartialOnesAndTheRootfs) {
+  const std::string info =
+      "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+      "23 22 0:5 / /proc rw,nosuid shared:2 - proc proc rw\n"
+      "24 22 0:6 / /sys rw shared:3 - sysfs sysfs rw\n"
+      "25 22 0:5 /sys /mnt/procsys rw shared:2 - proc proc rw\n"
+      "26 22 0:7 / /srv/c/rootfs/proc rw - proc proc rw\n"
+      "27 22 0:8 / /mnt/p\\040q rw master:4 - proc none rw\n"
+      "28 22 0:9 / /mnt/t rw - tmpfs proc rw\n";
+  EXPECT_EQ(FullProcAndSysfsMounts(info, "/srv/c/rootfs"),
+            (std::vector<std::string>{"/proc", "/sys", "/mnt/p q"}));
+}
+
 TEST(Signals, NamesNumbersAndRealtime) {
   EXPECT_EQ(*ParseSignal("KILL"), SIGKILL);
   EXPECT_EQ(*ParseSignal("SIGTERM"), SIGTERM);
