@@ -120,8 +120,14 @@ Result<void> Resume(const Runtime& rt, const std::string& id);
 // not changed. A value the kernel refuses is an error naming the file and value, and
 // the files already written get their previous values back.
 Result<void> Update(const Runtime& rt, const std::string& id, const oci::Resources& resources);
-// The same for a container whose cgroup paths the caller keeps (the shim, from create).
+// The cgroup operations on a container whose cgroup paths the caller keeps (the shim,
+// from create), without its state dir; the commands above check the state, then call
+// these. The one implementation of each, for berth and the shim.
 Result<void> UpdateCgroup(const cgroup::Paths& paths, const oci::Resources& resources);
+Result<void> FreezeCgroup(const cgroup::Paths& paths, bool freeze);  // pause / resume
+Result<void> KillCgroup(const cgroup::Paths& paths, int signal);     // kill --all
+Result<std::vector<pid_t>> CgroupProcesses(const cgroup::Paths& paths);  // ps, sorted
+Result<cgroup::Stats> CgroupStats(const cgroup::Paths& paths);       // events --stats
 
 // `ps`: the pids of every process in the container's cgroup, as the host sees them.
 Result<std::vector<pid_t>> Processes(const Runtime& rt, const std::string& id);

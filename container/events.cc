@@ -104,13 +104,19 @@ Result<void> Events(const Runtime& rt, const std::string& id, const EventsOption
     return Fail("events: container \"" + id + "\" is not running", ESRCH);
   std::string context = "events of container \"" + id + "\"";
   if (record.cgroup.empty()) return Fail(context + ": the container has no cgroup", ENOENT);
-  auto cg = BERTH_TRY_CTX(LoadCgroup(record), context);
   if (options.stats_once) {
-    cgroup::Stats stats = BERTH_TRY_CTX(cg->GetStats(), context);
+    auto paths = BERTH_TRY_CTX(cgroup::PathsFromJson(record.cgroup), context);
+    cgroup::Stats stats = BERTH_TRY_CTX(CgroupStats(paths), context);
     emit(cgroup::RuncStatsEventJson(id, stats));
     return {};
   }
+  auto cg = BERTH_TRY_CTX(LoadCgroup(record), context);
   return EventLoop(rt, id, *cg, options, emit).Run();
+}
+
+Result<cgroup::Stats> CgroupStats(const cgroup::Paths& paths) {
+  auto cg = BERTH_TRY(cgroup::Manager::Load(paths));
+  return cg->GetStats();
 }
 
 }  // namespace berth::container

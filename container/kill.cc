@@ -7,6 +7,11 @@
 
 namespace berth::container {
 
+Result<void> KillCgroup(const cgroup::Paths& paths, int signal) {
+  auto cg = BERTH_TRY(cgroup::Manager::Load(paths));
+  return cg->Kill(signal);
+}
+
 Result<void> Kill(const Runtime& rt, const std::string& id, int signal, bool all) {
   StateDir dir = BERTH_TRY(StateDir::Open(rt.root, id));
   ContainerRecord record = BERTH_TRY(dir.Load());
@@ -14,8 +19,8 @@ Result<void> Kill(const Runtime& rt, const std::string& id, int signal, bool all
   if (status == oci::Status::kStopped)
     return Fail("container \"" + id + "\" is not running", ESRCH);
   if (all) {
-    auto cg = BERTH_TRY(LoadCgroup(record));
-    return WithContext(cg->Kill(signal), "kill container \"" + id + "\"");
+    auto paths = BERTH_TRY(cgroup::PathsFromJson(record.cgroup));
+    return WithContext(KillCgroup(paths, signal), "kill container \"" + id + "\"");
   }
   return WithContext(linux::SignalProcess(record.pid, record.start_time, signal),
                      "kill container \"" + id + "\"");

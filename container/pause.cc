@@ -18,11 +18,16 @@ Result<void> SetFrozen(const Runtime& rt, const std::string& id, bool freeze) {
                     std::string(oci::StatusName(want)),
                 status == oci::Status::kStopped ? ESRCH : EINVAL);
   std::string context = std::string(verb) + " container \"" + id + "\"";
-  auto cg = BERTH_TRY_CTX(LoadCgroup(record), context);
-  return WithContext(freeze ? cg->Freeze() : cg->Thaw(), context);
+  auto paths = BERTH_TRY_CTX(cgroup::PathsFromJson(record.cgroup), context);
+  return WithContext(FreezeCgroup(paths, freeze), context);
 }
 
 }  // namespace
+
+Result<void> FreezeCgroup(const cgroup::Paths& paths, bool freeze) {
+  auto cg = BERTH_TRY(cgroup::Manager::Load(paths));
+  return freeze ? cg->Freeze() : cg->Thaw();
+}
 
 Result<void> Pause(const Runtime& rt, const std::string& id) {
   return SetFrozen(rt, id, true);

@@ -24,8 +24,13 @@ Result<std::vector<pid_t>> Processes(const Runtime& rt, const std::string& id) {
   ContainerRecord record = BERTH_TRY(ReadRecord(rt.root, id, nullptr));
   std::string context = "ps container \"" + id + "\"";
   if (record.cgroup.empty()) return Fail(context + ": the container has no cgroup", ENOENT);
-  auto cg = BERTH_TRY_CTX(LoadCgroup(record), context);
-  auto pids = BERTH_TRY_CTX(cg->Pids(), context);
+  auto paths = BERTH_TRY_CTX(cgroup::PathsFromJson(record.cgroup), context);
+  return WithContext(CgroupProcesses(paths), context);
+}
+
+Result<std::vector<pid_t>> CgroupProcesses(const cgroup::Paths& paths) {
+  auto cg = BERTH_TRY(cgroup::Manager::Load(paths));
+  auto pids = BERTH_TRY(cg->Pids());
   std::sort(pids.begin(), pids.end());
   return pids;
 }

@@ -119,8 +119,7 @@ void TaskCore::FinishExit(const ContainerPtr& c, Process& p) {
   // container's other processes survive the init: kill them, as runc's shim does, and
   // report the init's exit after theirs, as containerd does.
   Offload([paths = *c->cgroup] {
-            auto cg = cgroup::Manager::Load(paths);
-            if (cg) (void)(*cg)->Kill(SIGKILL);
+            (void)container::KillCgroup(paths, SIGKILL);
             return 0;
           },
           [this, c](int) {

@@ -76,10 +76,7 @@ void TaskCore::Kill(const task::KillRequest& req, Reply r) {
   if (p->exit || !p->pidfd) return r.Fail(ProcessFinished());
   if (p->exec_id.empty() && req.all() && c->cgroup) {
     // Every process of the container: through its cgroup, on a worker.
-    Offload([paths = *c->cgroup, signal]() -> Result<void> {
-              auto cg = BERTH_TRY(cgroup::Manager::Load(paths));
-              return cg->Kill(signal);
-            },
+    Offload([paths = *c->cgroup, signal] { return container::KillCgroup(paths, signal); },
             [r = std::move(r)](Result<void> res) mutable {
               if (!res && res.error().code == ESRCH) return r.Fail(ProcessFinished());
               if (!res) return r.Fail(Unknown("unknown error after kill: " + res.error().message));
@@ -98,10 +95,7 @@ void TaskCore::Pids(const task::PidsRequest& req, Reply r) {
   ContainerPtr c = FindContainer(req.id(), r);
   if (!c) return;
   if (!c->cgroup) return r.Fail(NotFound("cgroup does not exist"));
-  Offload([paths = *c->cgroup]() -> Result<std::vector<pid_t>> {
-            auto cg = BERTH_TRY(cgroup::Manager::Load(paths));
-            return cg->Pids();
-          },
+  Offload([paths = *c->cgroup] { return container::CgroupProcesses(paths); },
           [this, c, r = std::move(r)](Result<std::vector<pid_t>> pids) mutable {
             if (!pids) return r.Fail(Unknown(pids.error().message));
             task::PidsResponse resp;
@@ -134,10 +128,7 @@ void TaskCore::Pause(const std::string& id, bool pause, Reply r) {
   if (pause && c->paused) return r.Fail(Unknown("cannot pause a paused container"));
   if (!pause && !c->paused) return r.Fail(Unknown("cannot resume a running process"));
   if (!c->cgroup) return r.Fail(FailedPrecondition("the container has no cgroup to freeze"));
-  Offload([paths = *c->cgroup, pause]() -> Result<void> {
-            auto cg = BERTH_TRY(cgroup::Manager::Load(paths));
-            return pause ? cg->Freeze() : cg->Thaw();
-          },
+  Offload([paths = *c->cgroup, pause] { return container::FreezeCgroup(paths, pause); },
           [this, c, pause, r = std::move(r)](Result<void> res) mutable {
             if (!res) return r.Fail(Unknown(res.error().message));
             c->paused = pause;
@@ -176,9 +167,7 @@ void TaskCore::Stats(const task::StatsRequest& req, Reply r) {
   if (!c) return;
   if (!c->cgroup) return r.Fail(NotFound("cgroup does not exist"));
   Offload([paths = *c->cgroup]() -> Result<google::protobuf::Any> {
-            auto cg = BERTH_TRY(cgroup::Manager::Load(paths));
-            auto stats = BERTH_TRY(cg->GetStats());
-            return MetricsAny(stats);
+            return MetricsAny(BERTH_TRY(container::CgroupStats(paths)));
           },
           [r = std::move(r)](Result<google::protobuf::Any> any) mutable {
             if (!any) return r.Fail(Unknown(any.error().message));
