@@ -23,6 +23,7 @@
 #include "container/idmap.h"
 #include "container/init_plan_build.h"
 #include "container/launch.h"
+#include "container/fault.h"
 #include "container/rollback.h"
 #include "container/state_store.h"
 #include "linux/files.h"
@@ -77,6 +78,7 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
   std::unique_ptr<cgroup::Manager> cg;  // before the rollback, which uses it
   Rollback rollback;
   rollback.Add([&dir] { (void)dir.Remove(); });
+  BERTH_FAULT_POINT("create: make the state dir");
 
   Bundle b = BERTH_TRY(ReadBundle(o.bundle, dir.path()));
   const std::string& bundle = b.dir;
@@ -87,6 +89,7 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
     return Fail("process.terminal is set: --console-socket is required");
   cg = BERTH_TRY(MakeCgroups(rt, o.id, spec));
   rollback.Add([&cg] { (void)cg->Destroy(); });
+  BERTH_FAULT_POINT("create: make the cgroups");
 
   PlanInputs in;
   in.spec = &spec;
@@ -130,6 +133,7 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
   // Before clone: init inherits them and attaches them; ours close after the launch.
   std::vector<linux::UniqueFd> detached_mounts =
       BERTH_TRY(MakeIdMappedMounts(plan, 3 + plan.preserve_fds));
+  BERTH_FAULT_POINT("create: plan the init");
   for (int i = 0; i < 3; ++i) plan.stdio[i] = o.stdio[i];
 
   ContainerRecord record;
@@ -165,6 +169,7 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
     rt.Log(LogLevel::kDebug, "init " + std::to_string(pid) + " joins its cgroups: " +
                                  SelfJoinedText(joined));
     BERTH_TRY_CTX(cg->CompleteJoin(pid, joined), "join the container's cgroup");
+    BERTH_FAULT_POINT("create: move the init into its cgroups");
     if (spec.process->oom_score_adj)
       BERTH_TRY_CTX(WriteOomScoreAdj(pid, *spec.process->oom_score_adj), "process.oomScoreAdj");
     return {};
@@ -173,6 +178,7 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
     oci::State s = hook_state;
     s.pid = pid;
     std::string json = oci::HookStateJson(s);
+    BERTH_FAULT_POINT("create: run the prestart hooks");
     BERTH_TRY(RunHooks(spec.hooks.prestart, "prestart", json));
     return RunHooks(spec.hooks.create_runtime, "createRuntime", json);
   };
@@ -191,6 +197,7 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
     rt.Log(LogLevel::kDebug, "the init cloned into its v2 cgroup was killed at once (the cgroup "
                              "had cgroup.kill written): cloned again and moved by pid");
   rollback.AddKillChild(init.pid, init.pidfd.get());
+  BERTH_FAULT_POINT("create: launch the init");
 
   CreateResult result;
   if (init.pty_master) {
@@ -204,9 +211,12 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
   record.pid = init.pid;
   linux::ProcStat st = BERTH_TRY(linux::ReadProcStat(init.pid));
   record.start_time = st.start_time;
+  BERTH_FAULT_POINT("create: read the init's start time");
   BERTH_TRY(dir.Save(record));
+  BERTH_FAULT_POINT("create: save the record");
   if (!o.pid_file.empty())
     BERTH_TRY_CTX(linux::WriteFileAtomic(o.pid_file, std::to_string(init.pid), 0644), "--pid-file");
+  BERTH_FAULT_POINT("create: write the pid file");
   rollback.Disarm();
   result.pid = init.pid;
   result.pidfd = std::move(init.pidfd);

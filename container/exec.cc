@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "container/container.h"
+#include "container/fault.h"
 #include "container/init_plan_build.h"
 #include "container/launch.h"
 #include "container/status.h"
@@ -75,6 +76,7 @@ bool SetgroupsAllowed(pid_t init) {
 
 Result<void> HandOver(const ExecOptions& o, const oci::Spec& spec, const ContainerRecord& record,
                       LaunchedInit& launched, ExecResult& result) {
+  BERTH_FAULT_POINT("exec: launch the process");
   if (launched.pty_master) {
     if (!o.console_socket.empty())
       BERTH_TRY_CTX(linux::SendFdToPath(o.console_socket, launched.pty_master.get(), "/dev/ptmx"),
@@ -85,6 +87,7 @@ Result<void> HandOver(const ExecOptions& o, const oci::Spec& spec, const Contain
   if (!o.pid_file.empty())
     BERTH_TRY_CTX(linux::WriteFileAtomic(o.pid_file, std::to_string(launched.pid), 0644),
                   "--pid-file");
+  BERTH_FAULT_POINT("exec: write the pid file");
   return {};
 }
 
@@ -116,6 +119,7 @@ Result<ExecResult> Exec(const Runtime& rt, const ExecOptions& o) {
   PlanWarnings warnings;
   InitPlan plan = BERTH_TRY_CTX(BuildExecPlan(in, &warnings), "exec");
   for (const auto& w : warnings.messages) rt.Log(LogLevel::kWarning, w);
+  BERTH_FAULT_POINT("exec: plan the process");
   plan.join_flags = BERTH_TRY(NamespacesToJoin(record.pid));
   plan.exec_chroot = !(plan.join_flags & CLONE_NEWNS);
   if (plan.join_flags & CLONE_NEWUSER) plan.set_groups = SetgroupsAllowed(record.pid);
@@ -133,6 +137,7 @@ Result<ExecResult> Exec(const Runtime& rt, const ExecOptions& o) {
     rt.Log(LogLevel::kDebug, "exec " + std::to_string(pid) + " joins the container's cgroups: " +
                                  SelfJoinedText(joined));
     if (cg) BERTH_TRY_CTX(cg->CompleteJoin(pid, joined), "join the container's cgroup");
+    BERTH_FAULT_POINT("exec: move the process into the cgroups");
     if (o.process.oom_score_adj)
       BERTH_TRY_CTX(WriteOomScoreAdj(pid, *o.process.oom_score_adj), "process.oomScoreAdj");
     return {};

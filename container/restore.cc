@@ -21,6 +21,7 @@
 #include "container/criu_support.h"
 #include "container/criu_swrk.h"
 #include "container/hooks.h"
+#include "container/fault.h"
 #include "container/rollback.h"
 #include "container/state_store.h"
 #include "container/status.h"
@@ -195,6 +196,7 @@ Result<void> RestoreRun::OnNotify(const std::string& script, pid_t pid, linux::U
     oci::State s = ToOciState(record, oci::Status::kCreated);
     s.pid = pid;
     std::string json = oci::HookStateJson(s);
+    BERTH_FAULT_POINT("restore: run the prestart hooks");
     BERTH_TRY(RunHooks(spec.hooks.prestart, "prestart", json));
     return RunHooks(spec.hooks.create_runtime, "createRuntime", json);
   }
@@ -202,6 +204,7 @@ Result<void> RestoreRun::OnNotify(const std::string& script, pid_t pid, linux::U
     // The restored init is our child (rst_sibling); from here a failure kills it.
     linux::UniqueFd pidfd = BERTH_TRY(linux::PidfdOpen(pid));
     rollback.AddKillChild(pid, pidfd.get());
+    BERTH_FAULT_POINT("restore: take the restored init");
     record.pid = pid;
     record.start_time = BERTH_TRY(linux::ReadProcStat(pid)).start_time;
     result.pid = pid;
@@ -238,6 +241,7 @@ Result<CreateResult> RestoreContainer(const Runtime& rt, const RestoreOptions& o
   rollback.Add([&dir] {
     if (!linux::PathExists(dir.path() + "/criu-root")) (void)dir.Remove();
   });
+  BERTH_FAULT_POINT("restore: make the state dir");
 
   Bundle b = BERTH_TRY(ReadBundle(o.bundle, dir.path()));
   const std::string& bundle = b.dir;
@@ -247,10 +251,12 @@ Result<CreateResult> RestoreContainer(const Runtime& rt, const RestoreOptions& o
     return Fail("process.terminal is set: --console-socket is required");
   cg = BERTH_TRY(MakeCgroups(rt, o.id, spec));
   rollback.Add([&cg] { (void)cg->Destroy(); });
+  BERTH_FAULT_POINT("restore: make the cgroups");
 
   BERTH_TRY(PrepareMountPoints(spec, rootfs, bundle));
   CriuRoot criu_root = BERTH_TRY(CriuRoot::Mount(rootfs, dir.path()));
   NamespaceFds ns = BERTH_TRY(OpenExternalNamespaces(spec));
+  BERTH_FAULT_POINT("restore: mount the root for criu");
 
   CriuSpawn spawn;
   spawn.criu_path = rt.criu_path;
@@ -260,6 +266,7 @@ Result<CreateResult> RestoreContainer(const Runtime& rt, const RestoreOptions& o
   CriuSession session = BERTH_TRY(CriuSession::Start(spawn));
   // criu restores the processes into its own cgroups: the container's.
   BERTH_TRY_CTX(cg->AddProcess(session.pid()), "move criu into the container's cgroup");
+  BERTH_FAULT_POINT("restore: start criu");
   std::string proc_cgroup =
       BERTH_TRY(linux::ReadFile("/proc/" + std::to_string(session.pid()) + "/cgroup"));
 
@@ -290,10 +297,12 @@ Result<CreateResult> RestoreContainer(const Runtime& rt, const RestoreOptions& o
   if (!linux::ProcessIsAlive(record.pid, record.start_time))
     return Fail("the restored process exited at once (log: " + log_dir + "/" +
                 std::string(kCriuRestoreLog) + ")");
+  BERTH_FAULT_POINT("restore: criu's answer");
   if (!criu_root.Unmount()) return Fail("unmount " + criu_root.path() + ": still mounted");
   if (!o.pid_file.empty())
     BERTH_TRY_CTX(linux::WriteFileAtomic(o.pid_file, std::to_string(record.pid), 0644),
                   "--pid-file");
+  BERTH_FAULT_POINT("restore: write the pid file");
   rollback.Disarm();
   return std::move(run.result);
 }

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "cgroup/oom.h"
+#include "container/fault.h"
 #include "container/status.h"
 #include "github.com/containerd/containerd/api/events/task.pb.h"
 #include "github.com/containerd/containerd/runtime/v2/task/shim.pb.h"
@@ -89,6 +90,38 @@ std::string Since(std::chrono::steady_clock::time_point t0) {
                             .count());
 }
 
+// The container on a mounted rootfs: its stdio, then container::Create.
+Result<CreatedInit> CreateInit(const task::CreateTaskRequest& req, const ShimOptions& options,
+                               const container::Runtime& rt, const std::string& ns,
+                               std::chrono::steady_clock::time_point t0) {
+  StdioPaths paths{req.stdin(), req.stdout(), req.stderr(), req.terminal()};
+  CreatedInit out;
+  out.stdio = BERTH_TRY(OpenStdio(paths, {options.io_uid, options.io_gid}, req.id(), ns));
+  auto release = [&out](bool failed) { ReleaseChildEnds(out.stdio, failed); };
+  if (auto fault = container::FaultPoint("shim create: open the stdio"); !fault) {
+    release(true);
+    return Fail(std::move(fault.error()));
+  }
+  container::CreateOptions co;
+  co.id = req.id();
+  co.bundle = req.bundle();
+  co.no_pivot = options.no_pivot_root;
+  co.no_new_keyring = options.no_new_keyring;
+  co.pid_file = req.bundle() + "/init.pid";
+  co.keep_pty_master = req.terminal();
+  SetStdio(co, out.stdio);
+  LogDebug("create: stdio opened at " + Since(t0) + " us");
+  auto result = container::Create(rt, co);
+  LogDebug("create: container created at " + Since(t0) + " us");
+  release(!result);
+  if (!result) return Fail(std::move(result.error()));
+  out.pid = result->pid;
+  out.pidfd = std::move(result->pidfd);
+  out.pty = std::move(result->pty_master);
+  ReadRecordFacts(rt, req.id(), out);
+  return out;
+}
+
 Result<CreatedInit> CreateOnWorker(const task::CreateTaskRequest& req, const ShimOptions& options,
                                    const container::Runtime& rt, const std::string& ns,
                                    const std::string& rootfs) {
@@ -100,30 +133,11 @@ Result<CreatedInit> CreateOnWorker(const task::CreateTaskRequest& req, const Shi
     mounts.push_back({m.type(), m.source(), {m.options().begin(), m.options().end()}});
   BERTH_TRY(MountRootfs(mounts, rootfs));
   LogDebug("create: rootfs mounted at " + Since(t0) + " us");
-  // A checkpoint is restored at Start, as runc's shim does: nothing runs before.
-  if (!req.checkpoint().empty()) return CreatedInit{};
   auto created = [&]() -> Result<CreatedInit> {
-    StdioPaths paths{req.stdin(), req.stdout(), req.stderr(), req.terminal()};
-    CreatedInit out;
-    out.stdio = BERTH_TRY(OpenStdio(paths, {options.io_uid, options.io_gid}, req.id(), ns));
-    container::CreateOptions co;
-    co.id = req.id();
-    co.bundle = req.bundle();
-    co.no_pivot = options.no_pivot_root;
-    co.no_new_keyring = options.no_new_keyring;
-    co.pid_file = req.bundle() + "/init.pid";
-    co.keep_pty_master = req.terminal();
-    SetStdio(co, out.stdio);
-    LogDebug("create: stdio opened at " + Since(t0) + " us");
-    auto result = container::Create(rt, co);
-    LogDebug("create: container created at " + Since(t0) + " us");
-    ReleaseChildEnds(out.stdio, !result);
-    if (!result) return Fail(std::move(result.error()));
-    out.pid = result->pid;
-    out.pidfd = std::move(result->pidfd);
-    out.pty = std::move(result->pty_master);
-    ReadRecordFacts(rt, req.id(), out);
-    return out;
+    BERTH_FAULT_POINT("shim create: mount the rootfs");
+    // A checkpoint is restored at Start, as runc's shim does: nothing runs before.
+    if (!req.checkpoint().empty()) return CreatedInit{};
+    return CreateInit(req, options, rt, ns, t0);
   }();
   if (!created && !rootfs.empty()) (void)UnmountAll(rootfs);
   return created;

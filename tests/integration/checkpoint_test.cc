@@ -130,12 +130,17 @@ class Checkpoint : public BerthTest {
     return id;
   }
 
-  // berth with the fake criu in `mode`.
-  CommandResult FakeBerth(const std::string& mode, std::vector<std::string> args) {
+  // berth with the fake criu in `mode`; with `fault_env`, berth-fault (the test build
+  // with the fault injector, tests/fault/) with those BERTH_FAULT_* settings.
+  CommandResult FakeBerth(const std::string& mode, std::vector<std::string> args,
+                          const std::vector<std::string>& fault_env = {}) {
     args.insert(args.begin(), {"--criu", BERTH_FAKE_CRIU});
     SpawnOptions o;
     o.env = {"BERTH_FAKE_CRIU=" + mode, "BERTH_FAKE_CRIU_DIR=" + fake_dir_};
-    return Berth(args, o);
+    if (fault_env.empty()) return Berth(args, o);
+    o.env.insert(o.env.end(), fault_env.begin(), fault_env.end());
+    args.insert(args.begin(), {BERTH_FAULT, "--root", root_});
+    return RunCommand(args, o);
   }
 
   criu::criu_req RecordedRequest() {
@@ -412,6 +417,36 @@ TEST_F(Checkpoint, RestoreWithoutImagesSaysSo) {
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find(images_ + " holds no checkpoint"), std::string::npos) << r.err;
   ExpectNothingLeft(id);
+}
+
+// The fault walk of restore (see fault_walk_test.cc): failed at each of its steps in
+// turn, it says which in one line and leaves nothing, not even the restored process.
+TEST_F(Checkpoint, RestoreLeavesNothingAtEveryFaultStep) {
+  FakeImages();
+  std::string bundle = CounterBundle();
+  std::string trace = dir_ + "/restore-trace";
+  std::string probe = NewId();
+  auto r = FakeBerth("restore-ok", {"restore", "-d", "--image-path", images_, "-b", bundle, probe},
+                     {"BERTH_FAULT_TRACE=" + trace});
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_EQ(Berth({"delete", "--force", probe}).status, 0);
+  std::vector<std::string> steps;
+  std::ifstream in(trace);
+  for (std::string line; std::getline(in, line);) steps.push_back(line);
+  ASSERT_GE(steps.size(), 6u);
+  for (size_t i = 0; i < steps.size(); ++i) {
+    SCOPED_TRACE(steps[i]);
+    std::string id = NewId();
+    ::unlink((fake_dir_ + "/sibling.pid").c_str());
+    r = FakeBerth("restore-ok", {"restore", "-d", "--image-path", images_, "-b", bundle, id},
+                  {"BERTH_FAULT_AT=" + std::to_string(i + 1)});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_TRUE(OneLine(r.err)) << r.err;
+    EXPECT_NE(r.err.find("injected fault at " + steps[i]), std::string::npos) << r.err;
+    pid_t sibling = std::atoi(ReadFileOrEmpty(fake_dir_ + "/sibling.pid").c_str());
+    if (sibling > 0) EXPECT_FALSE(ProcessExists(sibling)) << "the restored process is alive";
+    ExpectNothingLeft(id);
+  }
 }
 
 }  // namespace
