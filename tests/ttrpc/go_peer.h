@@ -19,9 +19,11 @@ namespace berth::ttrpc::testing {
   } while (0)
 
 // Runs `ttrpc-peer <args>` to completion; one JSON object per stdout line.
+// `peer`: the binary, by default the one the build made.
 inline std::vector<nlohmann::json> RunGoPeer(const std::vector<std::string>& args,
-                                             std::function<void()> before_exec = {}) {
-  std::vector<std::string> argv{GoPeerPath()};
+                                             std::function<void()> before_exec = {},
+                                             const std::string& peer = GoPeerPath()) {
+  std::vector<std::string> argv{peer};
   argv.insert(argv.end(), args.begin(), args.end());
   ChildProcess child(argv, std::move(before_exec));
   std::string out;

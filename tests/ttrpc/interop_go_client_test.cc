@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <fstream>
+
 #include "github.com/containerd/containerd/runtime/v2/task/shim.pb.h"
 #include "go_peer.h"
 #include "server_fixture.h"
@@ -21,8 +23,10 @@ class GoClientCppServer : public ServerFixture {
 
   std::vector<json> GoCall(std::vector<std::string> args, std::function<void()> before_exec = {}) {
     args.insert(args.begin(), {"call", "-socket", socket_});
-    return RunGoPeer(args, std::move(before_exec));
+    return RunGoPeer(args, std::move(before_exec), peer_);
   }
+
+  std::string peer_ = GoPeerPath();
 };
 
 TEST_F(GoClientCppServer, EchoWithMetadata) {
@@ -156,8 +160,15 @@ class GoClientCppServerCredentials : public GoClientCppServer {
  protected:
   void SetUp() override {
     GoClientCppServer::SetUp();
-    // Let another uid reach the socket, so that the refusal comes from SO_PEERCRED.
+    // Let another uid reach the socket, so that the refusal comes from SO_PEERCRED,
+    // and run the peer: a copy in our 0755 temporary directory, since the build's may
+    // sit under a directory only root can enter (a checkout in /root).
     ASSERT_EQ(::chmod(socket_.c_str(), 0777), 0);
+    std::string copy = dir_.File("ttrpc-peer");
+    std::ifstream src(peer_, std::ios::binary);
+    std::ofstream(copy, std::ios::binary) << src.rdbuf();
+    ASSERT_EQ(::chmod(copy.c_str(), 0755), 0);
+    peer_ = copy;
   }
 };
 
