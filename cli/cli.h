@@ -59,6 +59,7 @@ struct CreateFlags {
   std::string bundle = ".";
   std::string pid_file;
   std::string console_socket;
+  std::string pidfd_socket;
   bool no_pivot = false;
   bool no_new_keyring = false;
   int preserve_fds = 0;

@@ -25,6 +25,8 @@ void AddCreateFlags(CLI::App* cmd, CreateFlags& f) {
   cmd->add_option("--pid-file", f.pid_file, "write the init's pid to this file");
   cmd->add_option("--console-socket", f.console_socket,
                   "unix socket that receives the pty master (process.terminal)");
+  cmd->add_option("--pidfd-socket", f.pidfd_socket,
+                  "unix socket that receives a pidfd of the container's init");
   cmd->add_flag("--no-pivot", f.no_pivot, "do not use pivot_root (for a ramdisk root)");
   cmd->add_flag("--no-new-keyring", f.no_new_keyring, "keep the caller's session keyring");
   cmd->add_option("--preserve-fds", f.preserve_fds,
@@ -38,6 +40,7 @@ container::CreateOptions ToCreateOptions(const CreateFlags& f) {
   o.bundle = f.bundle;
   o.pid_file = f.pid_file;
   o.console_socket = f.console_socket;
+  o.pidfd_socket = f.pidfd_socket;
   o.no_pivot = f.no_pivot;
   o.no_new_keyring = f.no_new_keyring;
   o.preserve_fds = f.preserve_fds;

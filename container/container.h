@@ -41,6 +41,7 @@ struct CreateOptions {
   std::string bundle = ".";
   std::string pid_file;
   std::string console_socket;  // process.terminal: the pty master goes there
+  std::string pidfd_socket;    // a pidfd of the init goes there (runc 1.4's --pidfd-socket)
   bool no_pivot = false;
   bool no_new_keyring = false;
   int preserve_fds = 0;

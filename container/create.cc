@@ -208,6 +208,10 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
       result.pty_master = std::move(init.pty_master);
     }
   }
+  // As runc's init sends it: the message "standard" with the pidfd.
+  if (!o.pidfd_socket.empty())
+    BERTH_TRY_CTX(linux::SendFdToPath(o.pidfd_socket, init.pidfd.get(), "standard"),
+                  "--pidfd-socket");
   record.pid = init.pid;
   linux::ProcStat st = BERTH_TRY(linux::ReadProcStat(init.pid));
   record.start_time = st.start_time;

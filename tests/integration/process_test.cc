@@ -4,8 +4,10 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <thread>
 
 #include "linux/fd_passing.h"
@@ -110,6 +112,46 @@ TEST_F(Process, SocketActivationFdsAsRuncPassesThem) {
         EXPECT_EQ(r.out, "fds= pid=\n");
       }
     }
+  }
+}
+
+// runc 1.4's --pidfd-socket: the socket gets a pidfd of the container's init, with the
+// message "standard"; a signal sent through it reaches the init. runc 1.1 predates the
+// flag: berth and runc 1.4 only.
+TEST_F(Process, PidfdSocketGetsAPidfdOfTheInit) {
+  for (const auto& rt : SideBySideRuntimes()) {
+    if (rt.name == "runc-1.1") continue;
+    SCOPED_TRACE(rt.name);
+    std::string path = dir_ + "/pidfd-" + rt.name + ".sock";
+    int listener = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+    ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    ASSERT_EQ(::listen(listener, 1), 0);
+    std::string message;
+    linux::UniqueFd pidfd;
+    std::thread receiver([&] {
+      pollfd p{listener, POLLIN, 0};
+      if (::poll(&p, 1, 10000) <= 0) return;
+      linux::UniqueFd conn(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
+      if (auto fd = linux::ReceiveFd(conn.get(), &message)) pidfd = std::move(*fd);
+    });
+    std::string id = NewId();
+    auto r = RunWith(rt, {"create", "--pidfd-socket", path, "-b", MakeBundle({"sleep", "1000"}), id});
+    receiver.join();
+    ::close(listener);
+    ASSERT_EQ(r.status, 0) << r.err;
+    ASSERT_TRUE(pidfd) << "no pidfd arrived";
+    EXPECT_EQ(message, "standard");
+    auto state = nlohmann::json::parse(RunWith(rt, {"state", id}).out, nullptr, false);
+    ASSERT_TRUE(state.is_object());
+    std::string fdinfo = ReadFileOrEmpty("/proc/self/fdinfo/" + std::to_string(pidfd.get()));
+    EXPECT_NE(fdinfo.find("Pid:\t" + std::to_string(state["pid"].get<int>()) + "\n"), std::string::npos)
+        << fdinfo;
+    ASSERT_EQ(::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0), 0);
+    pollfd exited{pidfd.get(), POLLIN, 0};
+    EXPECT_EQ(::poll(&exited, 1, 5000), 1) << "the init did not die";
   }
 }
 
