@@ -17,6 +17,8 @@
 namespace berth::cli {
 namespace {
 
+constexpr int kExecFailedExit = 255;
+
 bool StartsContainerProcesses(std::string_view command) {
   return command == "create" || command == "run" || command == "exec";
 }
@@ -135,7 +137,8 @@ int Run(int argc, char** argv) {
     logger.Log(container::LogLevel::kError, r.error().message);
     // The log file is for containerd; a person at a terminal gets one line too.
     std::fprintf(stderr, "berth: %s\n", r.error().message.c_str());
-    return 1;
+    // runc's exec exits 255 when the process never ran: 1..254 stay the process's own.
+    return app.got_subcommand("exec") ? kExecFailedExit : 1;
   }
   return *r;
 }
