@@ -140,7 +140,10 @@ Result<int> ExecInContainer(const container::Runtime& rt, const ExecFlags& f) {
   if (!f.detach) ::sigprocmask(SIG_BLOCK, &forwarded, nullptr);
   container::ExecResult r = BERTH_TRY(container::Exec(rt, o));
   if (f.detach) return 0;
-  return Supervise({r.pid, r.pidfd.get(), r.pty_master.get()}, forwarded);
+  int status = BERTH_TRY(Supervise({r.pid, r.pidfd.get(), r.pty_master.get()}, forwarded));
+  rt.Log(container::LogLevel::kDebug, "process exited: pid " + std::to_string(r.pid) +
+                                          ", status " + std::to_string(status));
+  return status;
 }
 
 }  // namespace

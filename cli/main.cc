@@ -9,9 +9,13 @@
 #include "cli/cli.h"
 #include "cli/log.h"
 #include "linux/exe_seal.h"
+#include "linux/seccomp.h"
 
 #ifndef BERTH_VERSION
 #define BERTH_VERSION "0.0.0"
+#endif
+#ifndef BERTH_COMMIT
+#define BERTH_COMMIT "unknown"
 #endif
 
 namespace berth::cli {
@@ -68,9 +72,11 @@ int Run(int argc, char** argv) {
   }
 
   CLI::App app{"berth: an OCI container runtime"};
-  app.set_version_flag("-v,--version",
-                       std::string("berth version ") + BERTH_VERSION + "\nspec: " +
-                           std::string(oci::kSpecVersion));
+  // runc's lines: version, commit, spec, libseccomp.
+  app.set_version_flag("-v,--version", std::string("berth version ") + BERTH_VERSION +
+                                           "\ncommit: " + BERTH_COMMIT + "\nspec: " +
+                                           std::string(oci::kSpecVersion) +
+                                           "\nlibseccomp: " + linux::LibseccompVersion());
   app.require_subcommand(1);
   app.fallthrough(false);
   GlobalFlags g;

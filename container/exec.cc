@@ -159,6 +159,9 @@ Result<ExecResult> Exec(const Runtime& rt, const ExecOptions& o) {
       BERTH_TRY_CTX(WriteOomScoreAdj(pid, *o.process.oom_score_adj), "process.oomScoreAdj");
     return {};
   };
+  hooks.debug = [&rt](const std::string& m) { rt.Log(LogLevel::kDebug, m); };
+  rt.Log(LogLevel::kDebug, "exec in " + o.id + ": " + o.process.args.front() +
+                               " joins the namespaces of init " + std::to_string(record.pid));
   LaunchedInit launched =
       BERTH_TRY_CTX(LaunchInit(plan, IdMaps{}, hooks), "exec in container \"" + o.id + "\"");
   ExecResult result;

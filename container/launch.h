@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "base/result.h"
@@ -22,6 +23,8 @@ struct LaunchHooks {
   std::function<Result<void>(pid_t, cgroup::SelfJoined)> place;
   // When the init asks for the prestart/createRuntime hooks.
   std::function<Result<void>(pid_t)> run_hooks;
+  // What each stage did, for --debug (as runc's nsexec and sync lines); may be empty.
+  std::function<void(const std::string&)> debug;
 };
 
 struct LaunchedInit {
