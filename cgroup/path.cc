@@ -37,7 +37,8 @@ Result<std::string> JoinBelow(const std::string& base, const std::string& sub) {
   size_t start = 0;
   while (start < sub.size()) {
     size_t slash = sub.find('/', start);
-    std::string part = sub.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    std::string part =
+        sub.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
     start = slash == std::string::npos ? sub.size() : slash + 1;
     if (part.empty() || part == ".") continue;
     if (part != "..") {

@@ -248,7 +248,10 @@ bool IsDevNull(const struct stat& st) noexcept {
 void GiveStdioToUser(InitContext& ctx) noexcept {
   for (int fd = 0; fd < 3; ++fd) {
     struct stat st;
-    ctx.CheckErrno(::fstat(fd, &st), "fstat stdio");
+    if (::fstat(fd, &st) < 0) {
+      if (errno == EBADF) continue;  // a closed stdio stays closed
+      ctx.Fail(errno, "fstat stdio");
+    }
     if (st.st_uid == ctx.plan.uid || IsDevNull(st)) continue;
     if (::fchown(fd, ctx.plan.uid, static_cast<gid_t>(-1)) < 0 && errno != EPERM && errno != EROFS)
       ctx.Fail(errno, "chown stdio to process.user.uid");

@@ -84,7 +84,9 @@ TEST(CgroupsPath, Parse) {
 TEST(CgroupsPath, SubCgroupPaths) {
   Paths base;
   base.mode = Mode::kHybrid;
-  base.v1 = {{"cpu", "/cg/cpu,cpuacct/c1"}, {"cpuacct", "/cg/cpu,cpuacct/c1"}, {"pids", "/cg/pids/c1"}};
+  base.v1 = {{"cpu", "/cg/cpu,cpuacct/c1"},
+             {"cpuacct", "/cg/cpu,cpuacct/c1"},
+             {"pids", "/cg/pids/c1"}};
   base.unified = "/cg/unified/c1";
   auto all = SubCgroupPaths(base, {{"", "a/./b/"}});
   ASSERT_TRUE(all) << all.error().message;

@@ -109,7 +109,8 @@ TEST_F(RuncParity, CwdOnlyRootMayEnterIsEnteredBeforeTheUserSwitch) {
     EXPECT_EQ(r.status, 0) << rt.name << ": " << r.err;
     EXPECT_EQ(r.out, "/root\n1000\n") << rt.name;
     std::string id = StartSleeper(rt, MakeBundle({"sleep", "1000"}, private_root));
-    auto e = RunWith(rt, {"exec", "--user", "1000", "--cwd", "/root", id, "sh", "-c", "pwd; id -u"});
+    auto e =
+        RunWith(rt, {"exec", "--user", "1000", "--cwd", "/root", id, "sh", "-c", "pwd; id -u"});
     EXPECT_EQ(e.status, 0) << rt.name << ": " << e.err;
     EXPECT_EQ(e.out, "/root\n1000\n") << rt.name;
   }
