@@ -1,5 +1,7 @@
 #include "cgroup/path.h"
 
+#include <vector>
+
 #include "cgroup/fs.h"
 
 namespace berth::cgroup {
@@ -24,6 +26,54 @@ Result<CgroupsPath> ParseCgroupsPath(const std::string& cgroups_path,
     return Fail("cgroupsPath \"" + raw + "\": names " +
                     (out.absolute ? "the root cgroup" : "the runtime's own cgroup"),
                 EINVAL);
+  return out;
+}
+
+namespace {
+
+// path.Join(base, sub) lexically, refused when it is not `base` or below it.
+Result<std::string> JoinBelow(const std::string& base, const std::string& sub) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start < sub.size()) {
+    size_t slash = sub.find('/', start);
+    std::string part =
+        sub.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+    start = slash == std::string::npos ? sub.size() : slash + 1;
+    if (part.empty() || part == ".") continue;
+    if (part != "..") {
+      parts.push_back(part);
+    } else if (parts.empty()) {
+      return Fail("sub-cgroup \"" + sub + "\" leads out of the container's cgroup", EINVAL);
+    } else {
+      parts.pop_back();
+    }
+  }
+  std::string out = base;
+  for (const auto& part : parts) out += "/" + part;
+  return out;
+}
+
+}  // namespace
+
+Result<Paths> SubCgroupPaths(const Paths& paths, const std::map<std::string, std::string>& sub) {
+  Paths out = paths;
+  if (auto all = sub.find(""); all != sub.end()) {
+    for (auto& [controller, dir] : out.v1) dir = BERTH_TRY(JoinBelow(dir, all->second));
+    if (!out.unified.empty()) out.unified = BERTH_TRY(JoinBelow(out.unified, all->second));
+  }
+  for (const auto& [controller, path] : sub) {
+    if (controller.empty()) continue;
+    auto it = paths.v1.find(controller);
+    if (it == paths.v1.end() || paths.mode == Mode::kUnified)
+      return Fail("sub-cgroup for controller \"" + controller +
+                      "\": the container has no cgroup of that controller",
+                  EINVAL);
+    std::string dir = BERTH_TRY(JoinBelow(it->second, path));
+    // Co-mounted controllers ("cpu,cpuacct") share the directory: move them together.
+    for (auto& [other, other_dir] : out.v1)
+      if (paths.v1.at(other) == it->second) other_dir = dir;
+  }
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "base/result.h"
+#include "cgroup/cgroup.h"
 #include "cgroup/hierarchy.h"
 
 namespace berth::cgroup {
@@ -27,5 +28,11 @@ std::string HierarchyDir(const Hierarchy& h, const CgroupsPath& p, const std::st
 
 // The caller's cgroup in `h` from a parsed /proc/self/cgroup ("/" when not listed).
 std::string OwnPath(const Hierarchy& h, const std::map<std::string, std::string>& proc_cgroup);
+
+// `exec --cgroup` (runc's sub-cgroup paths): `sub` maps a v1 controller, or "" for
+// every hierarchy, to a cgroup below the container's. The container's `paths` with
+// those joined on. A path that leads out of the container's cgroup ("..") and a
+// controller the container has no directory for are errors (EINVAL).
+Result<Paths> SubCgroupPaths(const Paths& paths, const std::map<std::string, std::string>& sub);
 
 }  // namespace berth::cgroup

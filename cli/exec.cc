@@ -31,6 +31,7 @@ struct ExecFlags {
   std::string apparmor;
   std::string process_label;
   int preserve_fds = 0;
+  std::vector<std::string> cgroups;
 };
 
 Result<uint32_t> ParseId(const std::string& text, const char* what) {
@@ -97,6 +98,33 @@ Result<oci::Process> ProcessToRun(const container::Runtime& rt, const ExecFlags&
   return p;
 }
 
+// runc's --cgroup: one PATH (every hierarchy), or controller[,controller]:PATH per v1
+// controller, each controller once.
+Result<std::map<std::string, std::string>> SubCgroups(const std::vector<std::string>& args) {
+  std::map<std::string, std::string> out;
+  for (const auto& arg : args) {
+    size_t colon = arg.find(':');
+    if (colon == std::string::npos) {
+      if (args.size() != 1)
+        return Fail("invalid --cgroup argument: " + arg + " (missing <controller>: prefix)");
+      out[""] = arg;
+      continue;
+    }
+    std::string path = arg.substr(colon + 1);
+    for (size_t start = 0; start <= colon;) {
+      size_t comma = std::min(arg.find(',', start), colon);
+      std::string controller = arg.substr(start, comma - start);
+      if (controller.empty())
+        return Fail("invalid --cgroup argument: " + arg + " (empty <controller> prefix)");
+      if (!out.emplace(controller, path).second)
+        return Fail("invalid --cgroup argument(s): controller " + controller +
+                    " specified multiple times");
+      start = comma + 1;
+    }
+  }
+  return out;
+}
+
 Result<int> ExecInContainer(const container::Runtime& rt, const ExecFlags& f) {
   container::ExecOptions o;
   o.id = f.id;
@@ -105,13 +133,17 @@ Result<int> ExecInContainer(const container::Runtime& rt, const ExecFlags& f) {
   o.console_socket = f.console_socket;
   o.preserve_fds = f.preserve_fds;
   o.keep_pty_master = !f.detach;
+  o.sub_cgroups = BERTH_TRY(SubCgroups(f.cgroups));
   if (o.process.terminal && f.detach && f.console_socket.empty())
     return Fail("exec: --tty with --detach needs --console-socket");
   sigset_t forwarded = ForwardedSignals();
   if (!f.detach) ::sigprocmask(SIG_BLOCK, &forwarded, nullptr);
   container::ExecResult r = BERTH_TRY(container::Exec(rt, o));
   if (f.detach) return 0;
-  return Supervise({r.pid, r.pidfd.get(), r.pty_master.get()}, forwarded);
+  int status = BERTH_TRY(Supervise({r.pid, r.pidfd.get(), r.pty_master.get()}, forwarded));
+  rt.Log(container::LogLevel::kDebug, "process exited: pid " + std::to_string(r.pid) +
+                                          ", status " + std::to_string(status));
+  return status;
 }
 
 }  // namespace
@@ -143,6 +175,10 @@ void AddExec(CLI::App& app, Action& action) {
   cmd->add_option("--preserve-fds", f->preserve_fds,
                   "pass this many fds after stdio (3, 4, ...) to the process")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--cgroup", f->cgroups,
+                  "run the process in an existing sub-cgroup: PATH, or controller[,...]:PATH "
+                  "(repeatable)")
+      ->allow_extra_args(false);
   cmd->callback([&action, f, cmd] {
     // prefix_command leaves the command's own arguments in remaining().
     for (auto& extra : cmd->remaining()) f->args.push_back(extra);

@@ -9,13 +9,19 @@
 #include "cli/cli.h"
 #include "cli/log.h"
 #include "linux/exe_seal.h"
+#include "linux/seccomp.h"
 
 #ifndef BERTH_VERSION
 #define BERTH_VERSION "0.0.0"
 #endif
+#ifndef BERTH_COMMIT
+#define BERTH_COMMIT "unknown"
+#endif
 
 namespace berth::cli {
 namespace {
+
+constexpr int kExecFailedExit = 255;
 
 bool StartsContainerProcesses(std::string_view command) {
   return command == "create" || command == "run" || command == "exec";
@@ -70,9 +76,11 @@ int Main(int argc, char** argv, Sealing sealing) {
   }
 
   CLI::App app{"berth: an OCI container runtime"};
-  app.set_version_flag("-v,--version",
-                       std::string("berth version ") + BERTH_VERSION + "\nspec: " +
-                           std::string(oci::kSpecVersion));
+  // runc's lines: version, commit, spec, libseccomp.
+  app.set_version_flag("-v,--version", std::string("berth version ") + BERTH_VERSION +
+                                           "\ncommit: " + BERTH_COMMIT + "\nspec: " +
+                                           std::string(oci::kSpecVersion) +
+                                           "\nlibseccomp: " + linux::LibseccompVersion());
   app.require_subcommand(1);
   app.fallthrough(false);
   GlobalFlags g;
@@ -139,7 +147,8 @@ int Main(int argc, char** argv, Sealing sealing) {
     logger.Log(container::LogLevel::kError, r.error().message);
     // The log file is for containerd; a person at a terminal gets one line too.
     std::fprintf(stderr, "berth: %s\n", r.error().message.c_str());
-    return 1;
+    // runc's exec exits 255 when the process never ran: 1..254 stay the process's own.
+    return app.got_subcommand("exec") ? kExecFailedExit : 1;
   }
   return *r;
 }

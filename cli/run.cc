@@ -29,6 +29,9 @@ Result<int> RunContainer(const container::Runtime& rt, const RunFlags& f) {
   }
   if (f.detach) return 0;
   auto status = Supervise({c.pid, c.pidfd.get(), c.pty_master.get()}, forwarded);
+  if (status)
+    rt.Log(container::LogLevel::kDebug, "process exited: pid " + std::to_string(c.pid) +
+                                            ", status " + std::to_string(*status));
   if (!f.keep) {
     auto d = container::Delete(rt, o.id, /*force=*/true);
     if (!d) rt.Log(container::LogLevel::kWarning, d.error().message);

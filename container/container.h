@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -82,6 +83,9 @@ struct ExecOptions {
   // With process.terminal and no console_socket, hand the pty master back in
   // ExecResult instead (a foreground `exec`, the shim).
   bool keep_pty_master = false;
+  // `--cgroup`: v1 controller ("" for every hierarchy) -> an existing cgroup below the
+  // container's that the process joins instead.
+  std::map<std::string, std::string> sub_cgroups;
 };
 
 struct ExecResult {

@@ -191,7 +191,12 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
                                         oci::HookStateJson(s));
     };
   }
+  hooks.debug = [&rt](const std::string& m) { rt.Log(LogLevel::kDebug, m); };
+  rt.Log(LogLevel::kDebug, "create " + o.id + ": bundle " + bundle + ", rootfs " + rootfs +
+                               ", " + std::to_string(plan.mounts.size()) + " mounts planned");
   LaunchedInit init = BERTH_TRY(LaunchInit(plan, maps, hooks));
+  rt.Log(LogLevel::kDebug, "create " + o.id + ": init " + std::to_string(init.pid) +
+                               " waits on exec.fifo for start");
   detached_mounts.clear();
   if (init.cloned_into_cgroup_refused)
     rt.Log(LogLevel::kDebug, "the init cloned into its v2 cgroup was killed at once (the cgroup "

@@ -11,7 +11,10 @@
 namespace berth::container {
 
 Result<void> Delete(const Runtime& rt, const std::string& id, bool force) {
-  StateDir dir = BERTH_TRY(StateDir::Open(rt.root, id));
+  auto opened = StateDir::Open(rt.root, id);
+  // As runc: with --force, a container that does not exist is already deleted.
+  if (!opened && force && opened.error().code == ENOENT) return {};
+  StateDir dir = BERTH_TRY(std::move(opened));
   ContainerRecord record = BERTH_TRY(dir.Load());
   oci::Status status = CurrentStatus(dir.fd(), record);
   if ((status == oci::Status::kRunning || status == oci::Status::kPaused) && !force)

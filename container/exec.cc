@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cgroup/path.h"
 #include "container/container.h"
 #include "container/fault.h"
 #include "container/init_plan_build.h"
@@ -91,6 +92,22 @@ Result<void> HandOver(const ExecOptions& o, const oci::Spec& spec, const Contain
   return {};
 }
 
+// The container's cgroups, or with `exec --cgroup` sub-cgroups of them. Those are
+// joined through cgroupfs, as runc does: systemd places no process in a sub-cgroup.
+Result<std::unique_ptr<cgroup::Manager>> ExecCgroup(const ContainerRecord& record,
+                                                    const std::map<std::string, std::string>& sub) {
+  if (record.cgroup.empty()) {
+    if (sub.empty()) return nullptr;
+    return Fail("--cgroup: the container has no cgroup", EINVAL);
+  }
+  cgroup::Paths paths = BERTH_TRY(cgroup::PathsFromJson(record.cgroup));
+  if (!sub.empty()) {
+    paths = BERTH_TRY_CTX(cgroup::SubCgroupPaths(paths, sub), "--cgroup");
+    paths.systemd_unit.clear();
+  }
+  return cgroup::Manager::Load(paths);
+}
+
 }  // namespace
 
 Result<oci::Process> ContainerProcess(const Runtime& rt, const std::string& id) {
@@ -127,8 +144,7 @@ Result<ExecResult> Exec(const Runtime& rt, const ExecOptions& o) {
   plan.join_pidfd = init.get();
   for (int i = 0; i < 3; ++i) plan.stdio[i] = o.stdio[i];
 
-  std::unique_ptr<cgroup::Manager> cg;
-  if (!record.cgroup.empty()) cg = BERTH_TRY(LoadCgroup(record));
+  std::unique_ptr<cgroup::Manager> cg = BERTH_TRY(ExecCgroup(record, o.sub_cgroups));
   cgroup::SelfJoin self_join;
   if (cg) self_join = BERTH_TRY_CTX(cg->PrepareSelfJoin(), "join the container's cgroup");
   BERTH_TRY(PlanSelfJoin(plan, self_join));
@@ -149,6 +165,9 @@ Result<ExecResult> Exec(const Runtime& rt, const ExecOptions& o) {
           oci::HookStateJson(ToOciState(record, oci::Status::kRunning)), pid);
     };
   }
+  hooks.debug = [&rt](const std::string& m) { rt.Log(LogLevel::kDebug, m); };
+  rt.Log(LogLevel::kDebug, "exec in " + o.id + ": " + o.process.args.front() +
+                               " joins the namespaces of init " + std::to_string(record.pid));
   LaunchedInit launched =
       BERTH_TRY_CTX(LaunchInit(plan, IdMaps{}, hooks), "exec in container \"" + o.id + "\"");
   ExecResult result;

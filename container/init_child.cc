@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -237,8 +238,29 @@ void DropBoundingSet(InitContext& ctx) noexcept {
     ctx.Check(linux::DropBoundingSet(p.caps.bounding, p.last_cap), "drop bounding capabilities");
 }
 
+bool IsDevNull(const struct stat& st) noexcept {
+  return S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);
+}
+
+// As runc's fixStdioPermissions: stdio (the pty slave above all) becomes the user's, so
+// the process can use its own terminal; the gid stays the one devpts' gid= option gave.
+// EPERM (an owner not mapped in our user namespace) and EROFS leave the fd as it is.
+void GiveStdioToUser(InitContext& ctx) noexcept {
+  for (int fd = 0; fd < 3; ++fd) {
+    struct stat st;
+    if (::fstat(fd, &st) < 0) {
+      if (errno == EBADF) continue;  // a closed stdio stays closed
+      ctx.Fail(errno, "fstat stdio");
+    }
+    if (st.st_uid == ctx.plan.uid || IsDevNull(st)) continue;
+    if (::fchown(fd, ctx.plan.uid, static_cast<gid_t>(-1)) < 0 && errno != EPERM && errno != EROFS)
+      ctx.Fail(errno, "chown stdio to process.user.uid");
+  }
+}
+
 void SwitchUserAndCapabilities(InitContext& ctx) noexcept {
   const InitPlan& p = ctx.plan;
+  GiveStdioToUser(ctx);
   if (p.set_groups)
     ctx.Check(SetGroups(p.additional_gids.size(), p.additional_gids.data()),
               "setgroups (process.user.additionalGids)");
@@ -254,16 +276,22 @@ void SwitchUserAndCapabilities(InitContext& ctx) noexcept {
 }
 
 // CVE-2024-21626: the cwd is resolved inside "/" with magic links refused, so
-// "/proc/self/fd/N" of a leaked host directory can never become the cwd.
-void EnterWorkingDirectory(InitContext& ctx) noexcept {
+// "/proc/self/fd/N" of a leaked host directory can never become the cwd. As runc, a
+// first try comes before the user switch (root may enter a directory the user cannot)
+// and, denied, a second after it (one the user may enter but root not, as on
+// root-squashed storage): `may_retry` says a denial is not final yet.
+bool EnterWorkingDirectory(InitContext& ctx, bool may_retry) noexcept {
   const char* cwd = ctx.plan.cwd.c_str();
   int root = ::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root < 0) ctx.Fail(errno, "open /");
   int dir = linux::OpenInRoot(root, cwd, linux::CreateAs::kNothing, O_DIRECTORY);
-  ctx.Check(dir, "open process.cwd ", cwd);
-  ctx.CheckErrno(::fchdir(dir), "chdir to process.cwd ", cwd);
-  ::close(dir);
+  int r = dir < 0 ? dir : (::fchdir(dir) < 0 ? -errno : 0);
+  if (dir >= 0) ::close(dir);
   ::close(root);
+  if (r == 0) return true;
+  if (may_retry && (r == -EACCES || r == -EPERM)) return false;
+  ctx.Check(r, "chdir to process.cwd ", cwd);
+  return true;
 }
 
 void ApplyProcessAttributes(InitContext& ctx) noexcept {
@@ -325,8 +353,9 @@ void LoadSeccomp(InitContext& ctx) noexcept {
   bool filter_pending = p.has_seccomp && !p.seccomp_before_start;
   bool filter_before_user = filter_pending && p.seccomp_early;
   DropBoundingSet(ctx);
+  bool in_cwd = EnterWorkingDirectory(ctx, true);
   if (!filter_before_user) SwitchUserAndCapabilities(ctx);
-  EnterWorkingDirectory(ctx);
+  if (!in_cwd && !filter_before_user) in_cwd = EnterWorkingDirectory(ctx, false);
   RunContainerHooks(ctx, p.start_container_hooks);
   ApplyProcessAttributes(ctx);
   ApplyLabels(ctx);
@@ -334,6 +363,7 @@ void LoadSeccomp(InitContext& ctx) noexcept {
   MarkFdsCloseOnExec(ctx);
   if (filter_pending) LoadSeccomp(ctx);
   if (filter_before_user) SwitchUserAndCapabilities(ctx);
+  if (!in_cwd) EnterWorkingDirectory(ctx, false);
   Exec(ctx);
 }
 

@@ -149,6 +149,8 @@ struct InitPlan {
   std::vector<std::string> masked_paths;
   std::vector<std::string> readonly_paths;
   bool readonly_root = false;
+  // tmpfs mounts (and /dev) asked ro: mounted rw, remounted ro at the end of the setup.
+  std::vector<MountStep> late_readonly;
   std::vector<SysctlWrite> sysctls;
 
   // Process.

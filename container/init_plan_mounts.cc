@@ -95,6 +95,20 @@ Result<void> PlanIdMappedBind(const PlanInputs& in, const oci::Mount& m,
   return {};
 }
 
+// As runc's finalizeRootfs: a tmpfs (or /dev) asked ro is mounted rw, so that mount
+// points, device nodes, the console and the cwd can be made in it, and remounted ro
+// once the rootfs is set up.
+void DelayReadonly(MountStep& step, InitPlan& plan) {
+  step.flags &= ~MS_RDONLY;
+  MountStep ro;
+  ro.kind = MountStep::Kind::kRemount;
+  ro.target = step.target;
+  ro.remount = true;
+  ro.remount_flags = step.flags | MS_RDONLY;
+  ro.description = "remount " + step.target + " readonly";
+  plan.late_readonly.push_back(std::move(ro));
+}
+
 Result<void> PlanBind(const PlanInputs& in, const oci::Mount& m, const linux::MountOptions& opts,
                       const std::string& where, MountStep& step) {
   std::string source = m.source;
@@ -328,6 +342,8 @@ Result<void> PlanMounts(const PlanInputs& in, InitPlan& plan, PlanWarnings* warn
       if (!mount_label.empty() && m.type != "proc" && m.type != "sysfs" && m.type != "cgroup2")
         step.data += (step.data.empty() ? "" : ",") + std::string("context=\"") + mount_label + "\"";
       step.description = "mount " + (m.type.empty() ? std::string("none") : m.type) + " on " + dest;
+      if ((step.flags & MS_RDONLY) && (m.type == "tmpfs" || dest == "/dev"))
+        DelayReadonly(step, plan);
     }
     step.propagation = opts.propagation;
     step.attr_set = opts.attr_set;

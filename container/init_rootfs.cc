@@ -376,6 +376,7 @@ void FinishRootfs(InitContext& ctx) noexcept {
   int dev_null = -1;
   for (const auto& path : p.masked_paths) MaskPath(ctx, root_fd, dev_null, path.c_str());
   if (dev_null >= 0) ::close(dev_null);
+  for (const auto& step : p.late_readonly) DoRemount(ctx, root_fd, step);
   if (p.readonly_root) ctx.Check(BindRemount(root_fd, MS_RDONLY), "remount / readonly");
   ::close(root_fd);
 }

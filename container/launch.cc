@@ -91,18 +91,27 @@ void KillAndReap(pid_t pid, int pidfd) {
   }
 }
 
+void Debug(const LaunchHooks& hooks, const std::string& message) {
+  if (hooks.debug) hooks.debug(message);
+}
+
 // Stage 1 joins/unshares namespaces, then hands over the init's pid and pidfd.
-Result<void> DriveStage1(int sock, pid_t stage1, const IdMaps& maps, LaunchedInit& out) {
+Result<void> DriveStage1(int sock, pid_t stage1, const IdMaps& maps, const LaunchHooks& hooks,
+                         LaunchedInit& out) {
+  std::string who = "stage-1[" + std::to_string(stage1) + "]: ";
   for (;;) {
     Received r = BERTH_TRY(Receive(sock));
     switch (r.msg.type) {
       case SyncType::kNeedIdMaps:
         BERTH_TRY(WriteIdMaps(stage1, maps));
+        Debug(hooks, who + "unshared its user namespace; uid_map and gid_map written");
         BERTH_TRY(Send(sock, SyncType::kGo));
         break;
       case SyncType::kStage2Pid:
         out.pid = r.msg.value;
         out.pidfd = std::move(r.fd);
+        Debug(hooks, who + "namespaces joined and unshared, cloned stage-2 (pid " +
+                         std::to_string(out.pid) + ") and sent its pidfd; exits");
         return {};
       case SyncType::kError:
         return Fail(InitError(r.msg));
@@ -126,27 +135,35 @@ Result<void> DriveInit(int sock, const LaunchHooks& hooks, cgroup::SelfJoined jo
                        LaunchedInit& out) {
   // Init starts on its mounts at once; what is left of joining the cgroup overlaps
   // with that work.
+  std::string who = "stage-2[" + std::to_string(out.pid) + "]: ";
   BERTH_TRY(SendOrReport(sock, SyncType::kGo, out.pid));
+  Debug(hooks, who + "sent go: its setup starts");
   if (hooks.place) BERTH_TRY(hooks.place(out.pid, joined));
   BERTH_TRY(SendOrReport(sock, SyncType::kCgroupJoined));
+  Debug(hooks, who + "sent cgroup-joined: in the container's cgroups");
   for (;;) {
     Received r = BERTH_TRY(Receive(sock));
     switch (r.msg.type) {
       case SyncType::kRunHooks:
+        Debug(hooks, who + "asks for the prestart and createRuntime hooks");
         if (hooks.run_hooks) BERTH_TRY(hooks.run_hooks(out.pid));
         BERTH_TRY(Send(sock, SyncType::kHooksDone));
+        Debug(hooks, who + "sent hooks-done");
         break;
       case SyncType::kPtyMaster:
         out.pty_master = std::move(r.fd);
+        Debug(hooks, who + "sent the pty master");
         break;
       case SyncType::kSeccompListener: {
         linux::UniqueFd listener = BERTH_TRY_CTX(linux::PidfdGetFd(out.pidfd.get(), r.msg.value),
                                                  "take the seccomp listener");
         if (hooks.seccomp_listener) BERTH_TRY(hooks.seccomp_listener(out.pid, listener.get()));
         BERTH_TRY(Send(sock, SyncType::kSeccompListenerTaken));
+        Debug(hooks, who + "sent the seccomp listener fd; the agent has it");
         break;
       }
       case SyncType::kCreated:
+        Debug(hooks, who + "setup done (created)");
         return {};
       case SyncType::kError:
         return Fail(InitError(r.msg));
@@ -258,6 +275,10 @@ static Result<LaunchedInit> LaunchOnce(InitPlan& plan, const IdMaps& maps, const
     RunInit(plan);
   }
   if (pid < 0) return ErrnoError("clone the container's init", -pid);
+  Debug(hooks, std::string("cloned ") + (plan.two_stage ? "stage-1" : "stage-2 (the init)") +
+                   " as pid " + std::to_string(pid) +
+                   (joined.unified ? " into its v2 cgroup" : "") +
+                   (plan.exec ? ": exec joins the container's namespaces" : ""));
   linux::UniqueFd first_pidfd(pidfd);
   theirs.reset();  // so that init's death reads as end of file
 
@@ -271,7 +292,7 @@ static Result<LaunchedInit> LaunchOnce(InitPlan& plan, const IdMaps& maps, const
     return Fail(std::move(e));
   };
   if (plan.two_stage) {
-    auto r = DriveStage1(ours.get(), pid, maps, out);
+    auto r = DriveStage1(ours.get(), pid, maps, hooks, out);
     if (!r) return fail(std::move(r.error()));
     while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
     }
@@ -282,6 +303,7 @@ static Result<LaunchedInit> LaunchOnce(InitPlan& plan, const IdMaps& maps, const
     if (plan.user_namespace) {
       auto r = WriteIdMaps(out.pid, maps);
       if (!r) return fail(std::move(r.error()));
+      Debug(hooks, "uid_map and gid_map of " + std::to_string(out.pid) + " written");
     }
   }
   auto r = DriveInit(ours.get(), hooks, joined, out);
@@ -289,6 +311,7 @@ static Result<LaunchedInit> LaunchOnce(InitPlan& plan, const IdMaps& maps, const
   if (plan.exec) {
     auto w = WaitForExecve(ours.get());
     if (!w) return fail(std::move(w.error()));
+    Debug(hooks, "stage-2[" + std::to_string(out.pid) + "]: sync socket closed: execve done");
   }
   return out;
 }

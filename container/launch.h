@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "base/result.h"
@@ -25,6 +26,8 @@ struct LaunchHooks {
   // With a NOTIFY rule: hands the init's seccomp listener to the agent, while the
   // init waits (any of its syscalls may be trapped from then on).
   std::function<Result<void>(pid_t, int listener)> seccomp_listener;
+  // What each stage did, for --debug (as runc's nsexec and sync lines); may be empty.
+  std::function<void(const std::string&)> debug;
 };
 
 struct LaunchedInit {

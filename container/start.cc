@@ -74,6 +74,8 @@ Result<void> Start(const Runtime& rt, const std::string& id) {
   record.started = true;
   BERTH_TRY(dir.Save(record));
   if (data != "0") return Fail(StartError(data).Context("start container \"" + id + "\""));
+  rt.Log(LogLevel::kDebug, "start " + id + ": exec.fifo read, init " +
+                               std::to_string(record.pid) + " goes on to execve");
 
   auto config = oci::LoadSpec(dir.path());
   if (config && !config->hooks.poststart.empty()) {

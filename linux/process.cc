@@ -106,7 +106,8 @@ bool ParseInt(std::string_view s, int& out) {
 Result<int> ParseSignal(std::string_view text) {
   int n;
   if (ParseInt(text, n)) {
-    if (n <= 0 || n > SIGRTMAX) return Fail("invalid signal " + std::string(text));
+    // 0 sends nothing: kill(2)'s check that the process exists (runc accepts it).
+    if (n < 0 || n > SIGRTMAX) return Fail("invalid signal " + std::string(text));
     return n;
   }
   std::string_view name = text;

@@ -117,11 +117,6 @@ const NamedValue* FindNamed(std::span<const NamedValue> table, std::string_view 
   return nullptr;
 }
 
-std::string LibseccompVersion() {
-  const scmp_version* v = seccomp_version();
-  return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro);
-}
-
 // One entry of linux.seccomp.syscalls with every name-independent part resolved.
 struct RulePlan {
   uint32_t action = 0;
@@ -375,6 +370,11 @@ SeccompSupport SeccompSupported() {
     if (r < 0 && errno == EFAULT) out.supported_flags.emplace_back(f.name);
   }
   return out;
+}
+
+std::string LibseccompVersion() {
+  const scmp_version* v = seccomp_version();
+  return std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->micro);
 }
 
 }  // namespace berth::linux

@@ -25,6 +25,9 @@ struct SeccompCompileOptions {
   std::string cache_dir;
 };
 
+// The libseccomp berth runs with ("2.5.4"), as `--version` and errors name it.
+std::string LibseccompVersion();
+
 // Builds the filter for `profile`. Syscall names libseccomp does not know are
 // skipped, as runc does; an unknown action, architecture, operator or flag is an Error.
 Result<SeccompProgram> CompileSeccomp(const oci::Seccomp& profile,

@@ -80,6 +80,34 @@ TEST(CgroupsPath, Parse) {
             "cgroupsPath \".\": names the runtime's own cgroup");
 }
 
+// exec --cgroup: runc 1.4 joins the path on and refuses what leaves the container's cgroup.
+TEST(CgroupsPath, SubCgroupPaths) {
+  Paths base;
+  base.mode = Mode::kHybrid;
+  base.v1 = {{"cpu", "/cg/cpu,cpuacct/c1"},
+             {"cpuacct", "/cg/cpu,cpuacct/c1"},
+             {"pids", "/cg/pids/c1"}};
+  base.unified = "/cg/unified/c1";
+  auto all = SubCgroupPaths(base, {{"", "a/./b/"}});
+  ASSERT_TRUE(all) << all.error().message;
+  EXPECT_EQ(all->v1.at("pids"), "/cg/pids/c1/a/b");
+  EXPECT_EQ(all->unified, "/cg/unified/c1/a/b");
+  auto one = SubCgroupPaths(base, {{"cpu", "/x/../y"}});
+  ASSERT_TRUE(one) << one.error().message;
+  EXPECT_EQ(one->v1.at("cpu"), "/cg/cpu,cpuacct/c1/y");
+  EXPECT_EQ(one->v1.at("cpuacct"), "/cg/cpu,cpuacct/c1/y");  // co-mounted: moved together
+  EXPECT_EQ(one->v1.at("pids"), "/cg/pids/c1");
+  EXPECT_EQ(one->unified, "/cg/unified/c1");
+  for (const char* bad : {"..", "/../x", "a/../../x"}) {
+    auto r = SubCgroupPaths(base, {{"", bad}});
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code, EINVAL) << bad;
+  }
+  auto unknown = SubCgroupPaths(base, {{"memory", "x"}});
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, EINVAL);
+}
+
 TEST(CgroupsPath, HierarchyDir) {
   Hierarchy cpu{"/sys/fs/cgroup/cpu,cpuacct", "/", {"cpu", "cpuacct"}, false};
   CgroupsPath abs{true, "a/b"};

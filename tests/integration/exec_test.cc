@@ -26,6 +26,9 @@ extern char** environ;
 namespace berth::testing {
 namespace {
 
+// runc exits 255 from an exec whose process never ran (its fatalWithCode).
+constexpr int kExecFailed = 255;
+
 using nlohmann::json;
 
 class Exec : public BerthTest {
@@ -122,7 +125,7 @@ TEST_F(Exec, ProcessJsonReplacesTheProcess) {
   EXPECT_EQ(r.out, "from-json\n33\n/proc\n");
   std::ofstream(file) << R"({"args": [], "cwd": "/"})";
   auto bad = ExecIn(id, {"--process", file, id});
-  EXPECT_EQ(bad.status, 1);
+  EXPECT_EQ(bad.status, kExecFailed);
   EXPECT_NE(bad.err.find("args"), std::string::npos) << bad.err;
 }
 
@@ -138,7 +141,7 @@ TEST_F(Exec, TerminalGoesToTheConsoleSocket) {
   EXPECT_NE(output.find("stdin-is-a-tty"), std::string::npos) << output;
   // --tty --detach without a socket has nowhere to send the terminal.
   auto no_socket = ExecIn(id, {"-t", "-d", id, "true"});
-  EXPECT_EQ(no_socket.status, 1);
+  EXPECT_EQ(no_socket.status, kExecFailed);
   EXPECT_NE(no_socket.err.find("--console-socket"), std::string::npos) << no_socket.err;
 }
 
@@ -217,14 +220,14 @@ TEST_F(Exec, IntoAPausedOrStoppedContainerFailsWithOneLine) {
   ASSERT_TRUE(cg->Freeze().has_value());
   auto paused = ExecIn(id, {id, "true"});
   ASSERT_TRUE(cg->Thaw().has_value());
-  EXPECT_EQ(paused.status, 1);
+  EXPECT_EQ(paused.status, kExecFailed);
   EXPECT_EQ(paused.err,
             "berth: cannot exec in container \"" + id + "\": it is paused (resume it first)\n");
 
   ASSERT_EQ(Berth({"kill", id, "KILL"}).status, 0);
   ASSERT_TRUE(WaitForStatus(id, "stopped"));
   auto stopped = ExecIn(id, {id, "true"});
-  EXPECT_EQ(stopped.status, 1);
+  EXPECT_EQ(stopped.status, kExecFailed);
   EXPECT_EQ(stopped.err, "berth: cannot exec in container \"" + id + "\": it is stopped\n");
   auto missing = ExecIn(id, {"no-such-container", "true"});
   EXPECT_EQ(missing.err, "berth: container \"no-such-container\" does not exist\n");
@@ -257,16 +260,16 @@ TEST_F(Exec, OnlyStdioAndPreservedFdsReachTheProcess) {
 TEST_F(Exec, MissingCommandAndBadUserAreOneLineErrors) {
   std::string id = StartContainer();
   auto none = ExecIn(id, {id});
-  EXPECT_EQ(none.status, 1);
+  EXPECT_EQ(none.status, kExecFailed);
   EXPECT_NE(none.err.find("no command"), std::string::npos) << none.err;
   auto missing = ExecIn(id, {id, "/no/such/binary"});
-  EXPECT_EQ(missing.status, 1);
+  EXPECT_EQ(missing.status, kExecFailed);
   EXPECT_NE(missing.err.find("/no/such/binary"), std::string::npos) << missing.err;
   auto cwd = ExecIn(id, {"--cwd", "/no/such/dir", id, "true"});
-  EXPECT_EQ(cwd.status, 1);
+  EXPECT_EQ(cwd.status, kExecFailed);
   EXPECT_NE(cwd.err.find("/no/such/dir"), std::string::npos) << cwd.err;
   auto user = ExecIn(id, {"-u", "root", id, "true"});
-  EXPECT_EQ(user.status, 1);
+  EXPECT_EQ(user.status, kExecFailed);
   EXPECT_NE(user.err.find("not a number"), std::string::npos) << user.err;
 }
 

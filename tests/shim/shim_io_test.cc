@@ -98,9 +98,9 @@ TEST_P(ShimIoTest, PipesBelongToIoUidAndGid) {
   ttrpc::Status s = Create(*shim, req);
   ASSERT_TRUE(s.ok()) << s.ToString();
   ASSERT_TRUE(Call(*shim, "Start", WithId<task::StartRequest>(id)).ok());
-  // runc's init then gives stdio to the process's user (fixStdioPermissions: uid 0
-  // here), keeping the group; berth's library leaves the shim's owner.
-  EXPECT_EQ(ReadToEof(out), is_berth() ? "1234:4321\n" : "0:4321\n");
+  // The init then gives stdio to the process's user (runc's fixStdioPermissions, berth's
+  // GiveStdioToUser: uid 0 here), keeping the group.
+  EXPECT_EQ(ReadToEof(out), "0:4321\n");
   ASSERT_TRUE(Call(*shim, "Wait", WithId<task::WaitRequest>(id)).ok());
   ASSERT_TRUE(Call(*shim, "Delete", WithId<task::DeleteRequest>(id)).ok());
 }
