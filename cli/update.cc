@@ -20,6 +20,8 @@ constexpr ResourceFlag kResourceFlags[] = {
     {"blkio-weight", "block IO weight (10-1000)"},
     {"cpu-period", "CPU CFS period in microseconds"},
     {"cpu-quota", "CPU CFS quota in microseconds per period (-1: none)"},
+    {"cpu-burst", "CPU CFS burst in microseconds, beyond the quota, per period"},
+    {"cpu-idle", "1: the cgroup's tasks get SCHED_IDLE, 0: the default"},
     {"cpu-share", "CPU shares (weight relative to other containers)"},
     {"cpu-rt-period", "CPU realtime period in microseconds"},
     {"cpu-rt-runtime", "CPU realtime runtime in microseconds per period"},
@@ -90,6 +92,9 @@ Result<oci::Resources> ResourcesFromFlags(const std::map<std::string, std::strin
   if (auto v = value("cpu-period"))
     cpu().period = BERTH_TRY(ParseInteger<uint64_t>("cpu-period", *v));
   if (auto v = value("cpu-quota")) cpu().quota = BERTH_TRY(ParseInteger<int64_t>("cpu-quota", *v));
+  if (auto v = value("cpu-burst"))
+    cpu().burst = BERTH_TRY(ParseInteger<uint64_t>("cpu-burst", *v));
+  if (auto v = value("cpu-idle")) cpu().idle = BERTH_TRY(ParseInteger<int64_t>("cpu-idle", *v));
   if (auto v = value("cpu-share"))
     cpu().shares = BERTH_TRY(ParseInteger<uint64_t>("cpu-share", *v));
   if (auto v = value("cpu-rt-period"))

@@ -235,6 +235,16 @@ TEST_F(Update, FlagsChangeTheCgroupFilesAndNothingElse) {
   EXPECT_EQ(CgroupFile("memory", id, "memory.limit_in_bytes"), std::to_string(512 << 20));
   EXPECT_NE(shares_before, "512");
 
+  // runc 1.4's --cpu-burst and --cpu-idle.
+  if (!CgroupFile("cpu", id, "cpu.cfs_burst_us").empty()) {
+    ASSERT_EQ(Berth({"update", "--cpu-burst", "10000", id}).status, 0);
+    EXPECT_EQ(CgroupFile("cpu", id, "cpu.cfs_burst_us"), "10000");
+  }
+  if (!CgroupFile("cpu", id, "cpu.idle").empty()) {
+    ASSERT_EQ(Berth({"update", "--cpu-idle", "1", id}).status, 0);
+    EXPECT_EQ(CgroupFile("cpu", id, "cpu.idle"), "1");
+  }
+
   // Only the quota: the period stays.
   ASSERT_EQ(Berth({"update", "--cpu-quota", "-1", "--pids-limit", "-1", id}).status, 0);
   EXPECT_EQ(CgroupFile("cpu", id, "cpu.cfs_quota_us"), "-1");
