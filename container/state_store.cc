@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <ctime>
+#include <limits>
 
 #include <nlohmann/json.hpp>
 
@@ -34,18 +35,34 @@ std::string RecordToJson(const ContainerRecord& r) {
   return j.dump();
 }
 
+namespace {
+
+// pid and start_time as berth writes them: non-negative integers. A negative pid would
+// make kill(2) signal a process group, and a double out of range (1e30) is undefined
+// behaviour to convert (both found by the state_record fuzzer).
+template <class T>
+Result<T> ReadCount(const Json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) return T{0};
+  if (!it->is_number_unsigned() || it->get<uint64_t>() > std::numeric_limits<T>::max())
+    return Fail(std::string("state.json: ") + key + ": expected a non-negative integer");
+  return static_cast<T>(it->get<uint64_t>());
+}
+
+}  // namespace
+
 Result<ContainerRecord> RecordFromJson(const std::string& text) {
   Json j = Json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return Fail("state.json: invalid JSON");
   ContainerRecord r;
+  r.pid = BERTH_TRY(ReadCount<pid_t>(j, "pid"));
+  r.start_time = BERTH_TRY(ReadCount<uint64_t>(j, "start_time"));
   try {
     r.id = j.at("id").get<std::string>();
     r.bundle = j.at("bundle").get<std::string>();
     r.rootfs = j.value("rootfs", "");
     r.created = j.value("created", "");
     r.owner = j.value("owner", "");
-    r.pid = j.value("pid", 0);
-    r.start_time = j.value("start_time", uint64_t{0});
     r.annotations = j.value("annotations", std::map<std::string, std::string>{});
     r.cgroup = j.value("cgroup", "");
     r.systemd_cgroup = j.value("systemd_cgroup", false);

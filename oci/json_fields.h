@@ -102,7 +102,9 @@ class Fields {
     }
     if (v.is_number_float()) {
       double d = v.get<double>();
-      if (d == static_cast<double>(static_cast<int64_t>(d))) {
+      // Range first: casting a double outside int64_t (1e30, which nlohmann reads for
+      // any integer past uint64_t) is undefined behaviour (found by the config_plan fuzzer).
+      if (d >= -0x1p63 && d < 0x1p63 && d == static_cast<double>(static_cast<int64_t>(d))) {
         return Convert(Json(static_cast<int64_t>(d)), path, out);
       }
     }

@@ -263,6 +263,8 @@ Result<Spec> ParseSpec(std::string_view json_text);
 Result<Process> ParseProcess(std::string_view json_text);
 // Parses a linux.resources object (`update --resources`, the shim's Update).
 Result<Resources> ParseResources(std::string_view json_text);
+// Parses a linux.seccomp object on its own (the seccomp fuzz target, tests/fuzz).
+Result<Seccomp> ParseSeccomp(std::string_view json_text);
 
 // Parses a linux.resources object on its own (`update -r`); errors name the path
 // below "resources" ("resources.memory.limit: expected an integer").

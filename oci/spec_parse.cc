@@ -369,6 +369,13 @@ Result<Resources> ParseResources(std::string_view json_text) {
   return r;
 }
 
+Result<Seccomp> ParseSeccomp(std::string_view json_text) {
+  Json j = BERTH_TRY(ParseJsonText(json_text, "seccomp"));
+  Seccomp s;
+  BERTH_TRY(ParseInto(Fields(j, "linux.seccomp"), s));
+  return s;
+}
+
 const Namespace* Spec::FindNamespace(std::string_view type) const {
   if (!linux) return nullptr;
   for (const auto& ns : linux->namespaces)

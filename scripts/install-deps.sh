@@ -26,6 +26,9 @@ PACKAGES=(
   containernetworking-plugins iptables docker-registry skopeo umoci nginx-light libc6-dev
   # fuzzing and benchmarks
   clang libclang-rt-14-dev hyperfine patch tar gzip jq
+  # the fuzz build (scripts/fuzz.sh): clang 14 cannot compile libstdc++ 12's <expected>
+  # (it needs __cpp_concepts >= 202002L), clang 19 can; its runtime has libFuzzer
+  clang-19 libclang-rt-19-dev
 )
 
 missing=()

@@ -50,6 +50,20 @@ TEST(SpecParse, NamesThePathOfABadField) {
   EXPECT_EQ(rl.error().message, "process.rlimits[0].type: required field is missing");
 }
 
+// Found by the config_plan fuzzer: a number past uint64_t (nlohmann reads it as a
+// double) was cast to int64_t unchecked, which is undefined behaviour.
+TEST(SpecParse, RejectsIntegersBeyondInt64WrittenAsDoubles) {
+  auto huge = ParseResources(R"({"devices":[{"allow":true,"major":1111111111111111111111111111110}]})");
+  ASSERT_FALSE(huge);
+  EXPECT_EQ(huge.error().message, "resources.devices[0].major: expected an integer");
+  auto edge = ParseResources(R"({"pids":{"limit":9223372036854775808.0}})");
+  ASSERT_FALSE(edge);
+  EXPECT_EQ(edge.error().message, "resources.pids.limit: expected an integer");
+  auto whole = ParseResources(R"({"pids":{"limit":64.0}})");
+  ASSERT_TRUE(whole) << whole.error().message;
+  EXPECT_EQ(whole->pids->limit, 64);
+}
+
 TEST(SpecParse, RejectsInvalidJsonAndMissingRoot) {
   EXPECT_EQ(ParseSpec("{").error().message, "config.json: invalid JSON");
   EXPECT_EQ(ParseSpec(R"({"ociVersion":"1.0.0"})").error().message,
