@@ -24,6 +24,7 @@
 #include "container/init_plan_build.h"
 #include "container/init_plan_sched.h"
 #include "container/launch.h"
+#include "container/net_devices.h"
 #include "container/rollback.h"
 #include "container/state_store.h"
 #include "linux/files.h"
@@ -88,6 +89,7 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
     return Fail("process.terminal is set: --console-socket is required");
   // Not for the init (the spec says so), but checked at create as runc 1.4 does.
   BERTH_TRY(PlanExecAffinity(*spec.process));
+  BERTH_TRY(CheckNetDevices(spec));
   cg = BERTH_TRY(MakeCgroups(rt, o.id, spec));
   rollback.Add([&cg] { (void)cg->Destroy(); });
 
@@ -169,6 +171,7 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
                                  SelfJoinedText(joined));
     BERTH_TRY_CTX(cg->CompleteJoin(pid, joined), "join the container's cgroup");
     BERTH_TRY(ApplyFinalAffinity(pid, ExecAffinity{}));
+    BERTH_TRY(MoveNetDevices(spec, pid));
     if (spec.process->oom_score_adj)
       BERTH_TRY_CTX(WriteOomScoreAdj(pid, *spec.process->oom_score_adj), "process.oomScoreAdj");
     return {};
