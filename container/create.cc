@@ -23,6 +23,7 @@
 #include "container/idmap.h"
 #include "container/init_plan_build.h"
 #include "container/init_plan_sched.h"
+#include "container/intel_rdt.h"
 #include "container/launch.h"
 #include "container/net_devices.h"
 #include "container/rollback.h"
@@ -90,6 +91,7 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
   // Not for the init (the spec says so), but checked at create as runc 1.4 does.
   BERTH_TRY(PlanExecAffinity(*spec.process));
   BERTH_TRY(CheckNetDevices(spec));
+  BERTH_TRY(CheckIntelRdt(spec));
   cg = BERTH_TRY(MakeCgroups(rt, o.id, spec));
   rollback.Add([&cg] { (void)cg->Destroy(); });
 
