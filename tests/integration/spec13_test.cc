@@ -112,5 +112,32 @@ TEST_F(Spec13, IntelRdtIsRefusedWithItsReasonBeforeAnythingIsMade) {
   }
 }
 
+// Fields berth had before this change, until now without a test of the kernel's view.
+TEST_F(Spec13, PersonalityTimeOffsetsOomScoreAndIoPriorityAsTheKernelReportsThemSameAsRunc14) {
+  std::string bundle = MakeBundle(
+      {"sh", "-c",
+       "cat /proc/self/personality /proc/self/timens_offsets /proc/self/oom_score_adj; "
+       "ionice -p $$ 2>&1 || echo no-ionice"},
+      [](json& s) {
+        s["linux"]["personality"] = {{"domain", "LINUX32"}};
+        s["linux"]["namespaces"].push_back({{"type", "time"}});
+        s["linux"]["timeOffsets"] = {{"monotonic", {{"secs", 1000}, {"nanosecs", 0}}}};
+        s["process"]["oomScoreAdj"] = 123;
+        s["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_BE"}, {"priority", 6}};
+      });
+  auto ours = Berth({"run", "-b", bundle, NewId()});
+  ASSERT_EQ(ours.status, 0) << ours.err;
+  EXPECT_NE(ours.out.find("00000008\n"), std::string::npos) << ours.out;  // PER_LINUX32
+  EXPECT_NE(ours.out.find("monotonic        1000         0\n"), std::string::npos) << ours.out;
+  EXPECT_NE(ours.out.find("\n123\n"), std::string::npos) << ours.out;
+  if (ours.out.find("no-ionice") == std::string::npos)
+    EXPECT_NE(ours.out.find("best-effort: prio 6"), std::string::npos) << ours.out;
+  if (const Runtime* runc = Runc14()) {
+    auto theirs = RunWith(*runc, {"run", "-b", bundle, NewId()});
+    ASSERT_EQ(theirs.status, 0) << theirs.err;
+    EXPECT_EQ(theirs.out, ours.out);
+  }
+}
+
 }  // namespace
 }  // namespace berth::testing
