@@ -23,6 +23,10 @@ Result<void> SetHugetlb(const std::string& dir, const std::vector<oci::HugepageL
                       ": the kernel has no huge page size \"" + l.page_size + "\"",
                   EINVAL);
     BERTH_TRY(fs::Write(dir, file, std::to_string(l.limit)));
+    // The reservation limit too, where the kernel has it (5.7+), as runc 1.4: without
+    // it, a reserved but unfaulted huge page escapes the limit.
+    std::string rsvd = "hugetlb." + l.page_size + ".rsvd." + suffix;
+    if (fs::Exists(dir, rsvd)) BERTH_TRY(fs::Write(dir, rsvd, std::to_string(l.limit)));
   }
   return {};
 }
@@ -86,8 +90,11 @@ using Files = std::vector<std::string>;
 
 Files HugetlbFiles(const oci::Resources& r, Where where) {
   Files out;
-  for (const auto& l : r.hugepage_limits)
-    out.push_back("hugetlb." + l.page_size + (where == Where::kV1 ? ".limit_in_bytes" : ".max"));
+  const char* suffix = where == Where::kV1 ? "limit_in_bytes" : "max";
+  for (const auto& l : r.hugepage_limits) {
+    out.push_back("hugetlb." + l.page_size + "." + suffix);
+    out.push_back("hugetlb." + l.page_size + ".rsvd." + suffix);
+  }
   return out;
 }
 

@@ -22,8 +22,11 @@
 #include "container/hooks.h"
 #include "container/idmap.h"
 #include "container/init_plan_build.h"
+#include "container/init_plan_sched.h"
+#include "container/intel_rdt.h"
 #include "container/launch.h"
 #include "container/fault.h"
+#include "container/net_devices.h"
 #include "container/rollback.h"
 #include "container/state_store.h"
 #include "linux/files.h"
@@ -87,6 +90,10 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
   if (!spec.process) return Fail("config.json: process is required to create a container");
   if (spec.process->terminal && o.console_socket.empty() && !o.keep_pty_master)
     return Fail("process.terminal is set: --console-socket is required");
+  // Not for the init (the spec says so), but checked at create as runc 1.4 does.
+  BERTH_TRY(PlanExecAffinity(*spec.process));
+  BERTH_TRY(CheckNetDevices(spec));
+  BERTH_TRY(CheckIntelRdt(spec));
   cg = BERTH_TRY(MakeCgroups(rt, o.id, spec));
   rollback.Add([&cg] { (void)cg->Destroy(); });
   BERTH_FAULT_POINT("create: make the cgroups");
@@ -169,6 +176,8 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
     rt.Log(LogLevel::kDebug, "init " + std::to_string(pid) + " joins its cgroups: " +
                                  SelfJoinedText(joined));
     BERTH_TRY_CTX(cg->CompleteJoin(pid, joined), "join the container's cgroup");
+    BERTH_TRY(ApplyFinalAffinity(pid, ExecAffinity{}));
+    BERTH_TRY(MoveNetDevices(spec, pid));
     BERTH_FAULT_POINT("create: move the init into its cgroups");
     if (spec.process->oom_score_adj)
       BERTH_TRY_CTX(WriteOomScoreAdj(pid, *spec.process->oom_score_adj), "process.oomScoreAdj");

@@ -12,6 +12,7 @@
 #include "container/container.h"
 #include "container/fault.h"
 #include "container/init_plan_build.h"
+#include "container/init_plan_sched.h"
 #include "container/launch.h"
 #include "container/status.h"
 #include "linux/files.h"
@@ -108,6 +109,19 @@ Result<std::unique_ptr<cgroup::Manager>> ExecCgroup(const ContainerRecord& recor
   return cgroup::Manager::Load(paths);
 }
 
+// process.execCPUAffinity.initial: the clone inherits the CPUs of the thread that
+// makes it, so this thread runs on them while it launches the process (runc 1.4 does
+// the same on a thread of its own).
+Result<LaunchedInit> LaunchWithInitialAffinity(InitPlan& plan, const LaunchHooks& hooks,
+                                               const ExecAffinity& affinity) {
+  if (affinity.initial.empty()) return LaunchInit(plan, IdMaps{}, hooks);
+  linux::IdMask saved = BERTH_TRY(linux::GetAffinity(0));
+  BERTH_TRY_CTX(linux::SetAffinity(0, affinity.initial), "process.execCPUAffinity.initial");
+  auto launched = LaunchInit(plan, IdMaps{}, hooks);
+  (void)linux::SetAffinity(0, saved);
+  return launched;
+}
+
 }  // namespace
 
 Result<oci::Process> ContainerProcess(const Runtime& rt, const std::string& id) {
@@ -135,6 +149,7 @@ Result<ExecResult> Exec(const Runtime& rt, const ExecOptions& o) {
   in.seccomp_cache_dir = rt.root + "/.seccomp-cache";
   PlanWarnings warnings;
   InitPlan plan = BERTH_TRY_CTX(BuildExecPlan(in, &warnings), "exec");
+  ExecAffinity affinity = BERTH_TRY_CTX(PlanExecAffinity(o.process), "exec");
   for (const auto& w : warnings.messages) rt.Log(LogLevel::kWarning, w);
   BERTH_FAULT_POINT("exec: plan the process");
   plan.join_flags = BERTH_TRY(NamespacesToJoin(record.pid));
@@ -153,6 +168,7 @@ Result<ExecResult> Exec(const Runtime& rt, const ExecOptions& o) {
     rt.Log(LogLevel::kDebug, "exec " + std::to_string(pid) + " joins the container's cgroups: " +
                                  SelfJoinedText(joined));
     if (cg) BERTH_TRY_CTX(cg->CompleteJoin(pid, joined), "join the container's cgroup");
+    BERTH_TRY(ApplyFinalAffinity(pid, affinity));
     BERTH_FAULT_POINT("exec: move the process into the cgroups");
     if (o.process.oom_score_adj)
       BERTH_TRY_CTX(WriteOomScoreAdj(pid, *o.process.oom_score_adj), "process.oomScoreAdj");
@@ -168,8 +184,8 @@ Result<ExecResult> Exec(const Runtime& rt, const ExecOptions& o) {
   hooks.debug = [&rt](const std::string& m) { rt.Log(LogLevel::kDebug, m); };
   rt.Log(LogLevel::kDebug, "exec in " + o.id + ": " + o.process.args.front() +
                                " joins the namespaces of init " + std::to_string(record.pid));
-  LaunchedInit launched =
-      BERTH_TRY_CTX(LaunchInit(plan, IdMaps{}, hooks), "exec in container \"" + o.id + "\"");
+  LaunchedInit launched = BERTH_TRY_CTX(LaunchWithInitialAffinity(plan, hooks, affinity),
+                                        "exec in container \"" + o.id + "\"");
   ExecResult result;
   result.pid = launched.pid;
   auto handed = HandOver(o, spec, record, launched, result);

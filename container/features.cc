@@ -48,11 +48,21 @@ nlohmann::ordered_json Features() {
   // What the host enforces: a label it cannot apply is refused at create.
   linux_part["apparmor"] = {{"enabled", linux::AppArmorEnabled()}};
   linux_part["selinux"] = {{"enabled", linux::SelinuxEnabled()}};
+  // resctrl is not driven: a config with linux.intelRdt is refused (container/intel_rdt.h).
   linux_part["intelRdt"] = {{"enabled", false}};
+  linux_part["memoryPolicy"] = {
+      {"modes",
+       {"MPOL_BIND", "MPOL_DEFAULT", "MPOL_INTERLEAVE", "MPOL_LOCAL", "MPOL_PREFERRED",
+        "MPOL_PREFERRED_MANY", "MPOL_WEIGHTED_INTERLEAVE"}},
+      {"flags", {"MPOL_F_NUMA_BALANCING", "MPOL_F_RELATIVE_NODES", "MPOL_F_STATIC_NODES"}}};
   // Probed once per process: it clones a helper and mounts a tmpfs.
   static const bool idmap = linux::IdMappedMountsSupported();
   linux_part["mountExtensions"] = {{"idmap", {{"enabled", idmap}}}};
+  linux_part["netDevices"] = {{"enabled", true}};
   j["linux"] = linux_part;
+  // Annotations berth acts on (runc 1.4 lists "bundle" and "org.systemd.property." too,
+  // which berth ignores).
+  j["potentiallyUnsafeConfigAnnotations"] = {"org.criu.config"};
   j["annotations"] = {{"org.opencontainers.runtime-spec.features.berth.version", BERTH_VERSION}};
   return j;
 }

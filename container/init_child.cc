@@ -310,6 +310,16 @@ void ApplyProcessAttributes(InitContext& ctx) noexcept {
   }
 }
 
+// At create time, still privileged, as runc's init (setupScheduler, setupMemoryPolicy).
+void ApplyScheduling(InitContext& ctx) noexcept {
+  const InitPlan& p = ctx.plan;
+  if (p.has_scheduler)
+    ctx.Check(linux::ApplySchedAttr(p.sched_attr), "sched_setattr (process.scheduler)");
+  if (p.has_memory_policy)
+    ctx.Check(linux::ApplyMemoryPolicy(p.memory_policy_mode, p.memory_policy_nodes),
+              "set_mempolicy (linux.memoryPolicy)");
+}
+
 // CVE-2019-16884 / CVE-2025-52881: the labels go through the verified procfs
 // root to this thread's own attr files, with mounts and symlinks refused.
 void ApplyLabels(InitContext& ctx) noexcept {
@@ -527,6 +537,7 @@ void RunInit(InitPlan& plan) noexcept {
   if (!plan.join_container) FinishRootfs(ctx);
   ResolveExecutable(ctx);
   ctx.WaitForCgroup();
+  ApplyScheduling(ctx);
   if (plan.has_seccomp && plan.seccomp_before_start) LoadSeccompAtCreate(ctx);
   ctx.Send(SyncType::kCreated);
   if (!plan.join_container) {
@@ -551,6 +562,7 @@ void RunExec(InitPlan& plan) noexcept {
   if (plan.terminal) SetupTerminal(ctx);
   ResolveExecutable(ctx);
   ctx.WaitForCgroup();
+  ApplyScheduling(ctx);
   if (plan.has_seccomp && plan.seccomp_before_start) LoadSeccompAtCreate(ctx);
   ctx.Send(SyncType::kCreated);
   // The sync socket stays open (O_CLOEXEC): a failure from here on still reaches

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "linux/capabilities.h"
+#include "linux/sched.h"
 #include "linux/seccomp.h"
 
 namespace berth::container {
@@ -178,6 +179,13 @@ struct InitPlan {
   bool has_io_priority = false;
   int io_priority = 0;
   int preserve_fds = 0;  // fds 3 .. 3+n-1 pass through to the process
+  // process.scheduler and linux.memoryPolicy, set before kCreated as runc does: with
+  // the runtime's privileges still held (SCHED_FIFO needs CAP_SYS_NICE).
+  bool has_scheduler = false;
+  linux::SchedAttr sched_attr;
+  bool has_memory_policy = false;
+  int memory_policy_mode = 0;  // mode | MPOL_F_* flags
+  linux::IdMask memory_policy_nodes;
 
   // seccomp, compiled before clone.
   bool has_seccomp = false;

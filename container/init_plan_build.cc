@@ -11,6 +11,7 @@
 #include <set>
 
 #include "container/init_plan_mounts.h"
+#include "container/init_plan_sched.h"
 #include "linux/capabilities.h"
 #include "linux/files.h"
 #include "linux/lsm.h"
@@ -225,6 +226,7 @@ Result<void> PlanProcess(const PlanInputs& in, InitPlan& plan, PlanWarnings* war
   plan.preserve_fds = in.preserve_fds + in.listen_fds;
   BERTH_TRY(PlanCapabilities(p, plan, warnings));
   BERTH_TRY(PlanRlimits(p, plan));
+  BERTH_TRY(PlanScheduling(p, *in.spec, plan));
   return PlanProcessAttributes(p, *in.spec, plan);
 }
 

@@ -15,7 +15,7 @@
 namespace berth::oci {
 
 // The runtime-spec version berth implements and writes into state and `spec`.
-inline constexpr std::string_view kSpecVersion = "1.0.2";
+inline constexpr std::string_view kSpecVersion = "1.3.0";
 
 struct Box {
   uint32_t height = 0;
@@ -45,6 +45,21 @@ struct IoPriority {
   int priority = 0;
 };
 
+// sched_setattr(2) attributes (runtime-spec 1.2).
+struct Scheduler {
+  std::string policy;  // SCHED_OTHER ... SCHED_DEADLINE
+  int32_t nice = 0;
+  int32_t priority = 0;
+  std::vector<std::string> flags;  // SCHED_FLAG_RESET_ON_FORK ...
+  uint64_t runtime = 0, deadline = 0, period = 0;
+};
+
+// CPU lists ("0-3,7") for an exec'd process (runtime-spec 1.3): before and after
+// it joins the container's cgroup.
+struct CpuAffinity {
+  std::string initial, final;
+};
+
 struct Process {
   bool terminal = false;
   std::optional<Box> console_size;
@@ -59,6 +74,8 @@ struct Process {
   std::optional<int> oom_score_adj;
   std::string selinux_label;
   std::optional<IoPriority> io_priority;
+  std::optional<Scheduler> scheduler;
+  std::optional<CpuAffinity> exec_cpu_affinity;
 };
 
 struct Root {
@@ -223,6 +240,24 @@ struct Personality {
   std::vector<std::string> flags;
 };
 
+// set_mempolicy(2) for the container (runtime-spec 1.3).
+struct MemoryPolicy {
+  std::string mode;   // MPOL_DEFAULT ...
+  std::string nodes;  // "0-3,7"
+  std::vector<std::string> flags;  // MPOL_F_STATIC_NODES ...
+};
+
+struct NetDevice {
+  std::string name;  // inside the container; empty: the host's name
+};
+
+struct IntelRdt {
+  std::string clos_id;
+  std::string l3_cache_schema, mem_bw_schema;
+  std::vector<std::string> schemata;
+  bool enable_monitoring = false;
+};
+
 struct Linux {
   std::vector<IdMapping> uid_mappings, gid_mappings;
   std::map<std::string, std::string> sysctl;
@@ -237,6 +272,9 @@ struct Linux {
   std::string mount_label;
   std::optional<Personality> personality;
   std::map<std::string, TimeOffset> time_offsets;  // "monotonic", "boottime"
+  std::optional<MemoryPolicy> memory_policy;
+  std::map<std::string, NetDevice> net_devices;  // keyed by the host's interface name
+  std::optional<IntelRdt> intel_rdt;
 };
 
 struct Spec {
@@ -261,11 +299,8 @@ Result<Spec> ParseSpec(std::string_view json_text);
 
 // Parses just the "process" object of an exec --process file.
 Result<Process> ParseProcess(std::string_view json_text);
-// Parses a linux.resources object (`update --resources`, the shim's Update).
-Result<Resources> ParseResources(std::string_view json_text);
 // Parses a linux.seccomp object on its own (the seccomp fuzz target, tests/fuzz).
 Result<Seccomp> ParseSeccomp(std::string_view json_text);
-
 // Parses a linux.resources object on its own (`update -r`); errors name the path
 // below "resources" ("resources.memory.limit: expected an integer").
 Result<Resources> ParseResources(std::string_view json_text);

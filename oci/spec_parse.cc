@@ -42,6 +42,21 @@ Result<void> ParseInto(const Fields& f, IoPriority& p) {
   return f.Read("priority", p.priority);
 }
 
+Result<void> ParseInto(const Fields& f, Scheduler& s) {
+  BERTH_TRY(f.Require("policy", s.policy));
+  BERTH_TRY(f.Read("nice", s.nice));
+  BERTH_TRY(f.Read("priority", s.priority));
+  BERTH_TRY(f.Read("flags", s.flags));
+  BERTH_TRY(f.Read("runtime", s.runtime));
+  BERTH_TRY(f.Read("deadline", s.deadline));
+  return f.Read("period", s.period);
+}
+
+Result<void> ParseInto(const Fields& f, CpuAffinity& a) {
+  BERTH_TRY(f.Read("initial", a.initial));
+  return f.Read("final", a.final);
+}
+
 Result<void> ParseInto(const Fields& f, Process& p) {
   BERTH_TRY(f.Read("terminal", p.terminal));
   BERTH_TRY(f.Read("consoleSize", p.console_size));
@@ -55,7 +70,9 @@ Result<void> ParseInto(const Fields& f, Process& p) {
   BERTH_TRY(f.Read("apparmorProfile", p.apparmor_profile));
   BERTH_TRY(f.Read("oomScoreAdj", p.oom_score_adj));
   BERTH_TRY(f.Read("selinuxLabel", p.selinux_label));
-  return f.Read("ioPriority", p.io_priority);
+  BERTH_TRY(f.Read("ioPriority", p.io_priority));
+  BERTH_TRY(f.Read("scheduler", p.scheduler));
+  return f.Read("execCPUAffinity", p.exec_cpu_affinity);
 }
 
 Result<void> ParseInto(const Fields& f, Root& r) {
@@ -289,6 +306,22 @@ Result<void> ParseInto(const Fields& f, Personality& p) {
   return f.Read("flags", p.flags);
 }
 
+Result<void> ParseInto(const Fields& f, MemoryPolicy& m) {
+  BERTH_TRY(f.Require("mode", m.mode));
+  BERTH_TRY(f.Read("nodes", m.nodes));
+  return f.Read("flags", m.flags);
+}
+
+Result<void> ParseInto(const Fields& f, NetDevice& d) { return f.Read("name", d.name); }
+
+Result<void> ParseInto(const Fields& f, IntelRdt& r) {
+  BERTH_TRY(f.Read("closID", r.clos_id));
+  BERTH_TRY(f.Read("l3CacheSchema", r.l3_cache_schema));
+  BERTH_TRY(f.Read("memBwSchema", r.mem_bw_schema));
+  BERTH_TRY(f.Read("schemata", r.schemata));
+  return f.Read("enableMonitoring", r.enable_monitoring);
+}
+
 Result<void> ParseInto(const Fields& f, Linux& l) {
   BERTH_TRY(f.Read("uidMappings", l.uid_mappings));
   BERTH_TRY(f.Read("gidMappings", l.gid_mappings));
@@ -303,7 +336,10 @@ Result<void> ParseInto(const Fields& f, Linux& l) {
   BERTH_TRY(f.Read("readonlyPaths", l.readonly_paths));
   BERTH_TRY(f.Read("mountLabel", l.mount_label));
   BERTH_TRY(f.Read("personality", l.personality));
-  return f.Read("timeOffsets", l.time_offsets);
+  BERTH_TRY(f.Read("timeOffsets", l.time_offsets));
+  BERTH_TRY(f.Read("memoryPolicy", l.memory_policy));
+  BERTH_TRY(f.Read("netDevices", l.net_devices));
+  return f.Read("intelRdt", l.intel_rdt);
 }
 
 namespace {
