@@ -226,7 +226,7 @@ TEST_F(Scheduling, BadExecCpuAffinityIsOneLine) {
   std::string running = StartSleeper(BerthRuntime());
   json p = SleeperProcess({"true"}, [](json& p) { p["execCPUAffinity"] = {{"final", "5000"}}; });
   r = Berth({"exec", "-p", WriteProcess(p), running});
-  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.status, 255);  // an exec that did not start, as runc
   EXPECT_EQ(r.err, "berth: exec: process.execCPUAffinity.final: \"5000\": values larger than 1023 "
                    "are not supported\n");
 }
