@@ -5,6 +5,18 @@
 #include "cgroup/fs.h"
 
 namespace berth::cgroup {
+namespace {
+
+// The path component of `path` that starts at `start`; moves `start` past it and its '/'.
+std::string NextComponent(const std::string& path, size_t& start) {
+  size_t slash = path.find('/', start);
+  std::string part =
+      path.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
+  start = slash == std::string::npos ? path.size() : slash + 1;
+  return part;
+}
+
+}  // namespace
 
 Result<CgroupsPath> ParseCgroupsPath(const std::string& cgroups_path,
                                      const std::string& container_id) {
@@ -13,10 +25,7 @@ Result<CgroupsPath> ParseCgroupsPath(const std::string& cgroups_path,
   out.absolute = raw.front() == '/';
   size_t start = 0;
   while (start < raw.size()) {
-    size_t slash = raw.find('/', start);
-    std::string part =
-        raw.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
-    start = slash == std::string::npos ? raw.size() : slash + 1;
+    std::string part = NextComponent(raw, start);
     if (part.empty() || part == ".") continue;
     if (part == "..") return Fail("cgroupsPath \"" + raw + "\": \"..\" is not allowed", EINVAL);
     if (!out.path.empty()) out.path += '/';
@@ -36,10 +45,7 @@ Result<std::string> JoinBelow(const std::string& base, const std::string& sub) {
   std::vector<std::string> parts;
   size_t start = 0;
   while (start < sub.size()) {
-    size_t slash = sub.find('/', start);
-    std::string part =
-        sub.substr(start, slash == std::string::npos ? std::string::npos : slash - start);
-    start = slash == std::string::npos ? sub.size() : slash + 1;
+    std::string part = NextComponent(sub, start);
     if (part.empty() || part == ".") continue;
     if (part != "..") {
       parts.push_back(part);
