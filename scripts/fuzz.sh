@@ -43,6 +43,9 @@ if [ "$mode" != no-build ]; then
 fi
 [ "$mode" = build ] && exit 0
 
+# Reports name their frames (llvm-19's symbolizer, scripts/install-deps.sh).
+[ -x /usr/lib/llvm-19/bin/llvm-symbolizer ] &&
+  export ASAN_SYMBOLIZER_PATH=${ASAN_SYMBOLIZER_PATH:-/usr/lib/llvm-19/bin/llvm-symbolizer}
 failed=0
 printf '%-16s %12s %9s %8s\n' target executions exec/s crashes
 for t in "${targets[@]}"; do

@@ -27,8 +27,9 @@ PACKAGES=(
   # fuzzing and benchmarks
   clang libclang-rt-14-dev hyperfine patch tar gzip jq
   # the fuzz build (scripts/fuzz.sh): clang 14 cannot compile libstdc++ 12's <expected>
-  # (it needs __cpp_concepts >= 202002L), clang 19 can; its runtime has libFuzzer
-  clang-19 libclang-rt-19-dev
+  # (it needs __cpp_concepts >= 202002L), clang 19 can;
+  # its runtime has libFuzzer; llvm-19 has the symbolizer that names frames in reports
+  clang-19 libclang-rt-19-dev llvm-19
 )
 
 missing=()
