@@ -159,9 +159,12 @@ class Cve_2019_5736 : public CveTest {
           options);
     });
     // The attacker waits for berth to run in the container, holds its exe,
-    // lets it finish (through the fifo) and reopens the exe for writing.
+    // lets it finish (through the fifo) and reopens the exe for writing. It looks
+    // for "--log", the argument only the kernel's "#!" run has: berth exec's own
+    // process in the container carries "/tmp/blk" too until its execve, and is
+    // non-dumpable (EACCES) while it does.
     std::string answer =
-        Exec({id, "/attacker/attacker", "exe-scan", "/tmp/blk", "/tmp/blk/x/state.json"}).out;
+        Exec({id, "/attacker/attacker", "exe-scan", "--log", "/tmp/blk/x/state.json"}).out;
     int w = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);  // if the attacker never did
     if (w >= 0) {
       (void)!::write(w, "{}", 2);
