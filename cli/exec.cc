@@ -32,6 +32,8 @@ struct ExecFlags {
   std::string process_label;
   int preserve_fds = 0;
   std::vector<std::string> cgroups;
+  std::string pidfd_socket;
+  bool ignore_paused = false;
 };
 
 Result<uint32_t> ParseId(const std::string& text, const char* what) {
@@ -134,6 +136,8 @@ Result<int> ExecInContainer(const container::Runtime& rt, const ExecFlags& f) {
   o.preserve_fds = f.preserve_fds;
   o.keep_pty_master = !f.detach;
   o.sub_cgroups = BERTH_TRY(SubCgroups(f.cgroups));
+  o.pidfd_socket = f.pidfd_socket;
+  o.ignore_paused = f.ignore_paused;
   if (o.process.terminal && f.detach && f.console_socket.empty())
     return Fail("exec: --tty with --detach needs --console-socket");
   sigset_t forwarded = ForwardedSignals();
@@ -179,6 +183,10 @@ void AddExec(CLI::App& app, Action& action) {
                   "run the process in an existing sub-cgroup: PATH, or controller[,...]:PATH "
                   "(repeatable)")
       ->allow_extra_args(false);
+  cmd->add_option("--pidfd-socket", f->pidfd_socket,
+                  "unix socket that receives a pidfd of the process");
+  cmd->add_flag("--ignore-paused", f->ignore_paused,
+                "exec in a paused container too (the process waits for its resume)");
   cmd->callback([&action, f, cmd] {
     // prefix_command leaves the command's own arguments in remaining().
     for (auto& extra : cmd->remaining()) f->args.push_back(extra);

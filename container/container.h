@@ -86,6 +86,11 @@ struct ExecOptions {
   // `--cgroup`: v1 controller ("" for every hierarchy) -> an existing cgroup below the
   // container's that the process joins instead.
   std::map<std::string, std::string> sub_cgroups;
+  std::string pidfd_socket;  // a pidfd of the process goes there (runc 1.4's --pidfd-socket)
+  // runc 1.4's --ignore-paused: a paused container is not refused; the process is
+  // frozen with it, and Exec returns once a resume lets it exec. The container's lock
+  // is let go first, or the resume could never take it.
+  bool ignore_paused = false;
 };
 
 struct ExecResult {

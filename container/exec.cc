@@ -52,12 +52,16 @@ Result<linux::UniqueFd> MoveAbove(linux::UniqueFd fd, int lowest) {
 }
 
 // The init's pidfd, checked against the recorded start time: a recycled pid is
-// never joined. Stopped and paused containers are refused with one line.
-Result<linux::UniqueFd> OpenRunningInit(int state_dir_fd, const ContainerRecord& record) {
+// never joined. Stopped containers are refused with one line, paused ones too
+// unless `ignore_paused` (then `*paused` says so).
+Result<linux::UniqueFd> OpenRunningInit(int state_dir_fd, const ContainerRecord& record,
+                                        bool ignore_paused, bool* paused) {
   std::string id = "cannot exec in container \"" + record.id + "\": ";
   oci::Status status = CurrentStatus(state_dir_fd, record);
   if (status == oci::Status::kStopped) return Fail(id + "it is stopped", ESRCH);
-  if (status == oci::Status::kPaused) return Fail(id + "it is paused (resume it first)", EBUSY);
+  *paused = status == oci::Status::kPaused;
+  if (*paused && !ignore_paused)
+    return Fail(id + "it is paused (resume it first, or exec --ignore-paused)", EBUSY);
   auto pidfd = linux::PidfdOpen(record.pid);
   // The pidfd is opened first: if the start time still matches, it is the init's.
   if (!pidfd || !linux::ProcessIsAlive(record.pid, record.start_time))
@@ -89,6 +93,9 @@ Result<void> HandOver(const ExecOptions& o, const oci::Spec& spec, const Contain
   if (!o.pid_file.empty())
     BERTH_TRY_CTX(linux::WriteFileAtomic(o.pid_file, std::to_string(launched.pid), 0644),
                   "--pid-file");
+  if (!o.pidfd_socket.empty())
+    BERTH_TRY_CTX(linux::SendFdToPath(o.pidfd_socket, launched.pidfd.get(), "setns"),
+                  "--pidfd-socket");
   BERTH_FAULT_POINT("exec: write the pid file");
   return {};
 }
@@ -137,8 +144,13 @@ Result<ExecResult> Exec(const Runtime& rt, const ExecOptions& o) {
   // Held until the process has exec'd: delete and kill wait for us.
   StateDir dir = BERTH_TRY(StateDir::Open(rt.root, o.id));
   ContainerRecord record = BERTH_TRY(dir.Load());
-  linux::UniqueFd init = BERTH_TRY(OpenRunningInit(dir.fd(), record));
+  bool paused = false;
+  linux::UniqueFd init = BERTH_TRY(OpenRunningInit(dir.fd(), record, o.ignore_paused, &paused));
   oci::Spec spec = BERTH_TRY_CTX(oci::LoadSpec(dir.path()), "container \"" + o.id + "\"");
+  // Frozen until a resume, which takes the lock: it goes now (the init's pidfd is held).
+  if (paused) {
+    StateDir released = std::move(dir);
+  }
 
   PlanInputs in;
   in.spec = &spec;

@@ -222,7 +222,7 @@ TEST_F(Exec, IntoAPausedOrStoppedContainerFailsWithOneLine) {
   ASSERT_TRUE(cg->Thaw().has_value());
   EXPECT_EQ(paused.status, kExecFailed);
   EXPECT_EQ(paused.err,
-            "berth: cannot exec in container \"" + id + "\": it is paused (resume it first)\n");
+            "berth: cannot exec in container \"" + id + "\": it is paused (resume it first, or exec --ignore-paused)\n");
 
   ASSERT_EQ(Berth({"kill", id, "KILL"}).status, 0);
   ASSERT_TRUE(WaitForStatus(id, "stopped"));
