@@ -14,8 +14,12 @@
 
 namespace berth::cli {
 
+// /run/berth; for a user other than root with $XDG_RUNTIME_DIR set, $XDG_RUNTIME_DIR/berth
+// (runc's rule for its /run/runc).
+std::string DefaultStateRoot();
+
 struct GlobalFlags {
-  std::string root = "/run/berth";
+  std::string root = DefaultStateRoot();
   std::string log_path;
   std::string log_format = "text";
   bool debug = false;

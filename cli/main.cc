@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <string_view>
@@ -65,6 +66,12 @@ Result<void> SealIfStarting(std::string_view command, const std::string& root, c
 }
 
 }  // namespace
+
+std::string DefaultStateRoot() {
+  const char* xdg = ::getenv("XDG_RUNTIME_DIR");
+  if (::geteuid() != 0 && xdg && *xdg) return std::string(xdg) + "/berth";
+  return "/run/berth";
+}
 
 int Main(int argc, char** argv, Sealing sealing) {
   EarlyCommand early = ScanCommandLine(argc, argv);

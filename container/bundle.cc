@@ -1,7 +1,9 @@
 #include "container/bundle.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 
 #include "cgroup/devices.h"
@@ -38,6 +40,21 @@ Result<Bundle> ReadBundle(const std::string& path, const std::string& state_dir)
   return b;
 }
 
+namespace {
+
+// What needs a cgroup of its own: any resource but device rules (which a user namespace
+// already confines).
+bool LimitsResources(const oci::Spec& spec) {
+  if (!spec.linux || !spec.linux->resources) return false;
+  const oci::Resources& r = *spec.linux->resources;
+  return r.memory || r.cpu || r.pids || r.block_io || !r.hugepage_limits.empty() || r.network ||
+         !r.rdma.empty() || !r.unified.empty();
+}
+
+bool Refused(int code) { return code == EACCES || code == EPERM || code == EROFS; }
+
+}  // namespace
+
 Result<std::unique_ptr<cgroup::Manager>> MakeCgroups(const Runtime& rt, const std::string& id,
                                                      const oci::Spec& spec) {
   cgroup::Request request;
@@ -47,7 +64,17 @@ Result<std::unique_ptr<cgroup::Manager>> MakeCgroups(const Runtime& rt, const st
   request.root = rt.cgroup_root;
   oci::Resources resources = CgroupResources(spec);
   request.resources = &resources;
-  return cgroup::Manager::Create(request);
+  auto made = cgroup::Manager::Create(request);
+  if (made || ::geteuid() == 0 || rt.systemd_cgroup || !Refused(made.error().code)) return made;
+  // Rootless, as runc: no cgroup unless one is delegated to this user, and then only
+  // when the config asks for no limit.
+  if (LimitsResources(spec))
+    return Fail(std::move(made.error())
+                    .Context("rootless: linux.resources needs a cgroup delegated to uid " +
+                             std::to_string(::geteuid())));
+  rt.Log(LogLevel::kDebug, "rootless: the container runs without a cgroup (" +
+                               made.error().message + ")");
+  return nullptr;
 }
 
 }  // namespace berth::container

@@ -33,7 +33,8 @@ struct Bundle {
 Result<Bundle> ReadBundle(const std::string& path, const std::string& state_dir);
 
 // The container's cgroups with the config's resources (CgroupResources), made by the
-// driver `rt` names.
+// driver `rt` names. Run by a user other than root where no cgroup is delegated to it,
+// none (nullptr), as runc does rootless; an error if the config limits any resource.
 Result<std::unique_ptr<cgroup::Manager>> MakeCgroups(const Runtime& rt, const std::string& id,
                                                      const oci::Spec& spec);
 

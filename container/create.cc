@@ -94,8 +94,10 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
   BERTH_TRY(PlanExecAffinity(*spec.process));
   BERTH_TRY(CheckNetDevices(spec));
   BERTH_TRY(CheckIntelRdt(spec));
-  cg = BERTH_TRY(MakeCgroups(rt, o.id, spec));
-  rollback.Add([&cg] { (void)cg->Destroy(); });
+  cg = BERTH_TRY(MakeCgroups(rt, o.id, spec));  // none: rootless, nothing delegated
+  rollback.Add([&cg] {
+    if (cg) (void)cg->Destroy();
+  });
   BERTH_FAULT_POINT("create: make the cgroups");
 
   PlanInputs in;
@@ -117,10 +119,13 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
   in.preserve_fds = o.preserve_fds;
   in.listen_fds = o.listen_fds;
   in.seccomp_cache_dir = rt.root + "/.seccomp-cache";
-  const cgroup::Paths& paths = cg->paths();
-  in.cgroup2 = paths.mode == cgroup::Mode::kUnified;
-  in.cgroup2_dir = paths.unified;
-  in.cgroup_mounts = BERTH_TRY(CgroupMounts(paths));
+  in.rootless = ::geteuid() != 0;
+  if (cg) {
+    const cgroup::Paths& paths = cg->paths();
+    in.cgroup2 = paths.mode == cgroup::Mode::kUnified;
+    in.cgroup2_dir = paths.unified;
+    in.cgroup_mounts = BERTH_TRY(CgroupMounts(paths));
+  }
   PlanWarnings warnings;
   InitPlan plan = BERTH_TRY(BuildInitPlan(in, &warnings));
   for (const auto& w : warnings.messages) rt.Log(LogLevel::kWarning, w);
@@ -150,7 +155,7 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
   record.created = NowRfc3339();
   record.owner = ::geteuid() == 0 ? "" : std::to_string(::geteuid());
   record.annotations = spec.annotations;
-  record.cgroup = cgroup::PathsToJson(paths);
+  if (cg) record.cgroup = cgroup::PathsToJson(cg->paths());
   record.systemd_cgroup = rt.systemd_cgroup;
   if (spec.linux)
     for (const auto& ns : spec.linux->namespaces) {
@@ -170,12 +175,13 @@ Result<CreateResult> Create(const Runtime& rt, const CreateOptions& o) {
     maps.gid = spec.linux->gid_mappings;
   }
   LaunchHooks hooks;
-  cgroup::SelfJoin self_join = BERTH_TRY_CTX(cg->PrepareSelfJoin(), "join the container's cgroup");
+  cgroup::SelfJoin self_join;
+  if (cg) self_join = BERTH_TRY_CTX(cg->PrepareSelfJoin(), "join the container's cgroup");
   BERTH_TRY(PlanSelfJoin(plan, self_join));
   hooks.place = [&](pid_t pid, cgroup::SelfJoined joined) -> Result<void> {
     rt.Log(LogLevel::kDebug, "init " + std::to_string(pid) + " joins its cgroups: " +
                                  SelfJoinedText(joined));
-    BERTH_TRY_CTX(cg->CompleteJoin(pid, joined), "join the container's cgroup");
+    if (cg) BERTH_TRY_CTX(cg->CompleteJoin(pid, joined), "join the container's cgroup");
     BERTH_TRY(ApplyFinalAffinity(pid, ExecAffinity{}));
     BERTH_TRY(MoveNetDevices(spec, pid));
     BERTH_FAULT_POINT("create: move the init into its cgroups");

@@ -35,6 +35,9 @@ struct PlanInputs {
   std::vector<CgroupMount> cgroup_mounts;
   bool cgroup2 = false;      // the host is cgroup v2 only
   std::string cgroup2_dir;   // the container's cgroup in the unified hierarchy
+  // The runtime itself runs as a user other than root (rootless): its init reaches every
+  // bind source the runtime can, and the runtime may not clone mounts of the host's.
+  bool rootless = false;
 };
 
 struct PlanWarnings {

@@ -325,7 +325,7 @@ Result<void> PlanMounts(const PlanInputs& in, InitPlan& plan, PlanWarnings* warn
       // In a user namespace the init may not reach the source (a host directory only
       // root may enter, as containerd's sandbox state is): the runtime opens it before
       // clone, as a detached mount the init attaches, as runc does.
-      if (step.kind == MountStep::Kind::kBind && spec.FindNamespace("user") &&
+      if (step.kind == MountStep::Kind::kBind && spec.FindNamespace("user") && !in.rootless &&
           idmapped < kMaxDetachedMounts) {
         ++idmapped;
         step.kind = MountStep::Kind::kAttach;

@@ -18,7 +18,8 @@ Result<void> Kill(const Runtime& rt, const std::string& id, int signal, bool all
   oci::Status status = CurrentStatus(dir.fd(), record);
   if (status == oci::Status::kStopped)
     return Fail("container \"" + id + "\" is not running", ESRCH);
-  if (all) {
+  // Without a cgroup (rootless) the init alone: its pid namespace's end takes the rest.
+  if (all && !record.cgroup.empty()) {
     auto paths = BERTH_TRY(cgroup::PathsFromJson(record.cgroup));
     return WithContext(KillCgroup(paths, signal), "kill container \"" + id + "\"");
   }

@@ -18,8 +18,8 @@ Result<void> SetFrozen(const Runtime& rt, const std::string& id, bool freeze) {
                     std::string(oci::StatusName(want)),
                 status == oci::Status::kStopped ? ESRCH : EINVAL);
   std::string context = std::string(verb) + " container \"" + id + "\"";
-  auto paths = BERTH_TRY_CTX(cgroup::PathsFromJson(record.cgroup), context);
-  return WithContext(FreezeCgroup(paths, freeze), context);
+  auto cg = BERTH_TRY_CTX(LoadCgroup(record), context);
+  return WithContext(freeze ? cg->Freeze() : cg->Thaw(), context);
 }
 
 }  // namespace

@@ -250,6 +250,7 @@ Result<CreateResult> RestoreContainer(const Runtime& rt, const RestoreOptions& o
   if (spec.process && spec.process->terminal && o.console_socket.empty() && !o.keep_pty_master)
     return Fail("process.terminal is set: --console-socket is required");
   cg = BERTH_TRY(MakeCgroups(rt, o.id, spec));
+  if (!cg) return Fail("restore: a rootless restore needs a cgroup delegated to this user", EPERM);
   rollback.Add([&cg] { (void)cg->Destroy(); });
   BERTH_FAULT_POINT("restore: make the cgroups");
 

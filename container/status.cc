@@ -10,6 +10,8 @@
 namespace berth::container {
 
 Result<std::unique_ptr<cgroup::Manager>> LoadCgroup(const ContainerRecord& record) {
+  if (record.cgroup.empty())
+    return Fail("the container has no cgroup (rootless, and none delegated)", ENOENT);
   cgroup::Paths paths = BERTH_TRY(cgroup::PathsFromJson(record.cgroup));
   return cgroup::Manager::Load(paths);
 }
