@@ -1,6 +1,7 @@
 #include "shim/process_io.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
@@ -9,11 +10,17 @@
 #include <unistd.h>
 
 #include "linux/process.h"
+#include "linux/files.h"
 #include "shim/log.h"
 
 namespace berth::shim {
 
 using namespace std::chrono_literals;
+
+namespace {
+// Longer than a pump's handover wait (Pump::kHandoverLimit).
+constexpr auto kDrainLimit = 1500ms;
+}  // namespace
 
 // Copies `src` into `dst` on the loop with a bounded buffer.
 class Pump {
@@ -36,11 +43,14 @@ class Pump {
 
   bool finished() const { return finished_; }
   bool src_eof() const { return src_eof_; }
+  // Nothing to wait for at an exit: finished, or the source is still open (a child of
+  // the process holds it).
+  bool settled() const { return finished_ || !src_eof_; }
   void OnSrcEof(std::function<void()> cb) { on_src_eof_ = std::move(cb); }
 
   // Everything the source holds now, whatever the buffer limit.
   void ReadAll() {
-    if (finished_) return;
+    if (finished_ || !src_) return;
     Read(SIZE_MAX);
     Flush();
     Settle();
@@ -50,6 +60,8 @@ class Pump {
   void Stop() {
     Unwatch(src_watch_);
     Unwatch(dst_watch_);
+    if (handover_timer_) loop_.CancelTimer(handover_timer_);
+    handover_timer_ = 0;
     src_.reset();
     dst_.reset();
     finished_ = true;
@@ -57,6 +69,9 @@ class Pump {
 
  private:
   static constexpr size_t kBufferLimit = 64 << 10;
+  static constexpr auto kHandoverPoll = 2ms;
+  static constexpr auto kHandoverLimit = 1s;
+  static constexpr auto kLateReaderLimit = 250ms;
 
   size_t pending() const { return buffer_.size() - offset_; }
 
@@ -99,17 +114,63 @@ class Pump {
   }
 
   void Settle() {
-    if (finished_) return;
+    if (finished_ || handover_timer_) return;
     if (src_eof_ && (pending() == 0 || dst_failed_)) {
       Unwatch(src_watch_);
       Unwatch(dst_watch_);
       src_.reset();
-      if (options_.close_dst_at_eof) dst_.reset();
-      finished_ = true;
-      if (on_finished_) on_finished_();
+      if (options_.close_dst_at_eof && options_.dst_pollable && !dst_failed_ && BeginHandover())
+        return;
+      Finish();
       return;
     }
     UpdateWatches();
+  }
+
+  void Finish() {
+    if (options_.close_dst_at_eof) dst_.reset();
+    finished_ = true;
+    if (on_finished_) on_finished_();
+  }
+
+  // The source is done and all of it is written, but the fifo may still hold bytes its
+  // reader has not taken. containerd 2.3's client opens its readers asynchronously
+  // (measured: up to 14 ms after the process exited, under churn) and closes them (cio's
+  // Cancel) right after a task's exit and after an exec's DeleteProcess, so what it has
+  // not read by then is lost. The shim's read-write fd is swapped for a write-only one,
+  // which keeps the bytes in the pipe and tells whether a reader exists (EPOLLERR when
+  // none); the close waits until a reader has taken the bytes: at most kLateReaderLimit
+  // for a reader to come, kHandoverLimit in all, and no longer once a reader came and
+  // left. Returns false when there is nothing to wait for.
+  bool BeginHandover() {
+    if (Unread() == 0) return false;
+    auto writer = linux::Open("/proc/self/fd/" + std::to_string(dst_.get()), O_WRONLY | O_NONBLOCK);
+    if (!writer) return false;
+    dst_ = std::move(*writer);  // the shim's own reader is gone
+    handover_start_ = std::chrono::steady_clock::now();
+    handover_timer_ = loop_.RunAfter(0ms, [this] { PollHandover(); });
+    return true;
+  }
+
+  int Unread() const {
+    int unread = 0;
+    return ::ioctl(dst_.get(), FIONREAD, &unread) == 0 ? unread : 0;
+  }
+
+  bool ReaderPresent() const {
+    pollfd pfd{.fd = dst_.get(), .events = POLLOUT, .revents = 0};
+    return ::poll(&pfd, 1, 0) >= 0 && !(pfd.revents & (POLLERR | POLLHUP | POLLNVAL));
+  }
+
+  void PollHandover() {
+    handover_timer_ = 0;
+    auto waited = std::chrono::steady_clock::now() - handover_start_;
+    bool present = ReaderPresent();
+    reader_seen_ = reader_seen_ || present;
+    bool wait = Unread() > 0 && waited < kHandoverLimit &&
+                (present || (!reader_seen_ && waited < kLateReaderLimit));
+    if (!wait) return Finish();
+    handover_timer_ = loop_.RunAfter(kHandoverPoll, [this] { PollHandover(); });
   }
 
   void UpdateWatches() {
@@ -157,6 +218,9 @@ class Pump {
   size_t offset_ = 0;
   bool src_eof_ = false, dst_failed_ = false, finished_ = false;
   ttrpc::EventLoop::WatchId src_watch_ = 0, dst_watch_ = 0;
+  ttrpc::EventLoop::TimerId handover_timer_ = 0;
+  std::chrono::steady_clock::time_point handover_start_;
+  bool reader_seen_ = false;
 };
 
 namespace {
@@ -208,19 +272,43 @@ void ProcessIo::Drain(std::chrono::milliseconds pty_wait, std::move_only_functio
   // Input for a process that is gone is of no use; the client's writes must not block.
   if (stdin_) stdin_->Stop();
   stdin_keep_.reset();
-  if (!pty_ || !out_ || out_->src_eof()) {
-    done();
-    return;
-  }
-  // A pty hands over the last output asynchronously; EIO says it all arrived.
-  auto once = std::make_shared<std::move_only_function<void()>>(std::move(done));
-  auto fire = [once] {
-    if (*once) std::exchange(*once, nullptr)();
-  };
-  out_->OnSrcEof(fire);
+  drained_ = std::move(done);
   std::weak_ptr<bool> alive = alive_;
-  loop_.RunAfter(pty_wait, [alive, fire] {
-    if (!alive.expired()) fire();
+  if (pty_ && out_ && !out_->src_eof()) {
+    // A pty hands over the last output asynchronously; EIO says it all arrived.
+    pty_draining_ = true;
+    auto stop_waiting = [this, alive] {
+      if (alive.expired() || !pty_draining_) return;
+      pty_draining_ = false;
+      CheckDrained();
+    };
+    out_->OnSrcEof([this, stop_waiting] { loop_.Post(stop_waiting); });
+    loop_.RunAfter(pty_wait, stop_waiting);
+  }
+  // A reader that takes nothing (a full fifo) must not hold the exit back.
+  loop_.RunAfter(pty_wait + kDrainLimit, [this, alive] {
+    if (alive.expired()) return;
+    pty_draining_ = false;
+    FireDrained();
+  });
+  CheckDrained();
+}
+
+// Drain's `done` waits until the pty has delivered, and every output is settled: the
+// reader took what the process wrote (each pump bounds that wait itself).
+void ProcessIo::CheckDrained() {
+  if (!drained_ || pty_draining_) return;
+  if ((out_ && !out_->settled()) || (err_ && !err_->settled())) return;
+  FireDrained();
+}
+
+void ProcessIo::FireDrained() {
+  if (!drained_) return;
+  // Posted: `done` may destroy this object, which a pump may still be inside.
+  std::weak_ptr<bool> alive = alive_;
+  loop_.Post([alive, done = std::make_shared<std::move_only_function<void()>>(
+                         std::exchange(drained_, nullptr))] {
+    if (!alive.expired()) (*done)();
   });
 }
 
@@ -229,6 +317,7 @@ bool ProcessIo::OutputDone() const {
 }
 
 void ProcessIo::CheckOutputDone() {
+  CheckDrained();
   if (!OutputDone() || output_waiters_.empty()) return;
   // Posted: a waiter may destroy this object, which a pump is still inside.
   for (auto& w : output_waiters_) loop_.Post(std::move(w));

@@ -5,8 +5,10 @@
 //
 // Exit: Drain() takes in everything the process wrote before it exited (a pipe holds
 // it already; a pty delivers it asynchronously, until EIO), so that the exit is
-// published only after its output is in the shim's hands. The fifos are closed once
-// their sources reach end of file and the buffers are written out, which is when
+// published only after its output is in the shim's hands. A fifo is closed once its
+// source reaches end of file, the buffer is written out and a reader has taken what the
+// fifo holds (containerd 2.3's client may open its reader after the exit, and closes it
+// right after; the wait is bounded): its reader then sees end of file, which is when
 // containerd's client stops waiting for output.
 #pragma once
 
@@ -32,7 +34,9 @@ class ProcessIo {
   ProcessIo& operator=(const ProcessIo&) = delete;
 
   // The process exited: reads what it left (pipes at once; a pty until EIO or
-  // `pty_wait`), stops forwarding stdin, then runs `done` on the loop.
+  // `pty_wait`), stops forwarding stdin, then runs `done` on the loop once the readers
+  // of the outputs have taken it (at most about a second; a child of the process that
+  // still holds an output is not waited for).
   void Drain(std::chrono::milliseconds pty_wait, std::move_only_function<void()> done);
   // `done` runs once every output has reached end of file and been written out (at
   // once if that is already so), or after `timeout`.
@@ -48,6 +52,8 @@ class ProcessIo {
  private:
   bool OutputDone() const;
   void CheckOutputDone();
+  void CheckDrained();
+  void FireDrained();
   void StopLogger();
 
   ttrpc::EventLoop& loop_;
@@ -57,6 +63,8 @@ class ProcessIo {
   pid_t logger_pid_ = 0;
   linux::UniqueFd logger_pidfd_;
   std::vector<std::function<void()>> output_waiters_;
+  std::move_only_function<void()> drained_;
+  bool pty_draining_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
