@@ -74,14 +74,6 @@ Error InitError(const SyncMessage& msg) {
   return Error{msg.err, text};
 }
 
-std::string FormatMaps(const std::vector<oci::IdMapping>& maps) {
-  std::string out;
-  for (const auto& m : maps)
-    out += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " +
-           std::to_string(m.size) + "\n";
-  return out;
-}
-
 // Kills and reaps a child we started; used on every failure path.
 void KillAndReap(pid_t pid, int pidfd) {
   if (pid <= 0) return;
@@ -191,14 +183,6 @@ Result<void> WaitForExecve(int sock) {
 }
 
 }  // namespace
-
-Result<void> WriteIdMaps(pid_t pid, const IdMaps& maps) {
-  std::string proc = "/proc/" + std::to_string(pid);
-  if (::geteuid() != 0) BERTH_TRY(linux::WriteExisting(proc + "/setgroups", "deny"));
-  BERTH_TRY_CTX(linux::WriteExisting(proc + "/uid_map", FormatMaps(maps.uid)), "linux.uidMappings");
-  BERTH_TRY_CTX(linux::WriteExisting(proc + "/gid_map", FormatMaps(maps.gid)), "linux.gidMappings");
-  return {};
-}
 
 std::string SelfJoinedText(cgroup::SelfJoined joined) {
   return std::string("v2 at clone: ") + (joined.unified ? "yes" : "no") +

@@ -60,7 +60,8 @@ Result<LaunchedInit> LaunchInit(InitPlan& plan, const IdMaps& maps, const Launch
 // reports why it could not.
 Result<void> WaitForExec(int sync);
 
-// Writes /proc/<pid>/{uid,gid}_map (and setgroups "deny" when unprivileged).
+// Writes /proc/<pid>/{uid,gid}_map (and setgroups "deny" when unprivileged), through
+// newuidmap/newgidmap where an unprivileged caller may not write them (id_maps.cc).
 Result<void> WriteIdMaps(pid_t pid, const IdMaps& maps);
 
 }  // namespace berth::container

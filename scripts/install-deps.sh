@@ -16,6 +16,8 @@ PACKAGES=(
   libcli11-dev libsystemd-dev libgtest-dev libgmock-dev libapparmor-dev libselinux1-dev
   # the real clients and peers the tests drive
   runc crun containerd busybox-static criu iproute2 util-linux procps
+  # rootless with more than the user's own id: newuidmap/newgidmap
+  uidmap
   # Go sources the protos and interop tests are built from
   golang-go golang-github-containerd-containerd-dev golang-github-containerd-cgroups-dev
   golang-github-gogo-protobuf-dev golang-github-gogo-googleapis-dev

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The unit, integration and shim API tests under ASan and UBSan (g++ 12,
+# The unit, integration, shim API and shim parts tests under ASan and UBSan (g++ 12,
 # -DBERTH_SANITIZE=ON) in build-asan/, against the sanitized berth, berth-criu and shims
 # they spawn. Reports of every process (the tests, and the berth and shim processes they
 # start, whose stderr a test may swallow) go to build-asan/sanitizer-logs/; the run
@@ -13,7 +13,7 @@ filter=${1:-*}
 
 cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DBERTH_SANITIZE=ON -DBERTH_BUILD_BENCH=OFF >/dev/null || exit 1
-suites=(berth_unit_tests berth_integration_tests berth_shim_api_tests)
+suites=(berth_unit_tests berth_integration_tests berth_shim_api_tests berth_shim_parts_tests)
 cmake --build "$build_dir" -j "${BERTH_JOBS:-2}" --target "${suites[@]}" || exit 1
 
 logs=$build_dir/sanitizer-logs

@@ -16,6 +16,9 @@ namespace {
 using nlohmann::json;
 
 constexpr const char* kUser = "berth-rootless";
+// The user's subordinate ids: container ids 1..65536 map to host 3000000..3065535.
+constexpr const char* kSubRange = "3000000-3065535";
+constexpr unsigned kSubStart = 3000000;
 
 class Rootless : public BerthTest {
  protected:
@@ -26,6 +29,11 @@ class Rootless : public BerthTest {
                             kUser}).status, 0);
     passwd* pw = ::getpwnam(kUser);
     ASSERT_NE(pw, nullptr);
+    // Subordinate ids for newuidmap/newgidmap (Rootless.MapsSubordinateIds...).
+    if (ReadFileOrEmpty("/etc/subuid").find(std::string(kUser) + ":") == std::string::npos ||
+        ReadFileOrEmpty("/etc/subgid").find(std::string(kUser) + ":") == std::string::npos)
+      ASSERT_EQ(RunCommand({"/usr/sbin/usermod", "--add-subuids", kSubRange, "--add-subgids",
+                            kSubRange, kUser}).status, 0);
     uid_ = pw->pw_uid;
     gid_ = pw->pw_gid;
     // The checkout may sit under a directory the user cannot enter: a copy of berth it
@@ -151,6 +159,62 @@ TEST_F(Rootless, ResourceLimitsWithoutADelegatedCgroupAreRefused) {
   struct stat st;
   EXPECT_NE(::stat((xdg_ + "/berth/" + id).c_str(), &st), 0) << "state dir left";
   EXPECT_TRUE(CgroupDirsNamed(id).empty());
+}
+
+// More than the user's own id: berth writes the maps through newuidmap/newgidmap
+// (Debian's uidmap), which check /etc/subuid and /etc/subgid, as runc and crun do. A
+// file the container chowns to its uid 1000 belongs to host uid 3000999.
+TEST_F(Rootless, MapsSubordinateIdsThroughNewuidmap) {
+  std::string id = NewId();
+  std::string out = home_ + "/out";
+  ASSERT_EQ(AsUser({"/bin/mkdir", out}).status, 0);
+  std::string bundle = MakeRootlessBundle(
+      {"sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map | tr -s ' '; "
+                   "touch /root/f && chown 1000:1000 /root/f"},
+      [&](json& s) {
+        json maps = {{{"containerID", 0}, {"hostID", uid_}, {"size", 1}},
+                     {{"containerID", 1}, {"hostID", kSubStart}, {"size", 65536}}};
+        s["linux"]["uidMappings"] = maps;
+        maps[0]["hostID"] = gid_;
+        s["linux"]["gidMappings"] = maps;
+        for (auto& [set, caps] : s["process"]["capabilities"].items()) caps.push_back("CAP_CHOWN");
+        s["mounts"].push_back({{"destination", "/root"}, {"type", "bind"}, {"source", out},
+                               {"options", {"rbind", "rw"}}});
+      });
+  auto r = BerthAsUser({"run", "-b", bundle, id});
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::string u = std::to_string(uid_), g = std::to_string(gid_), sub = std::to_string(kSubStart);
+  EXPECT_EQ(r.out, " 0 " + u + " 1\n 1 " + sub + " 65536\n 0 " + g + " 1\n 1 " + sub + " 65536\n");
+  struct stat st;
+  ASSERT_EQ(::stat((out + "/f").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, kSubStart + 999);
+  EXPECT_EQ(st.st_gid, kSubStart + 999);
+
+  // runc 1.4, the same bundle, the same user: the same maps, the same owner.
+  const std::string runc = "/opt/berth-deps/bin/runc";
+  ASSERT_EQ(::access(runc.c_str(), X_OK), 0) << runc << ": scripts/install-deps.sh installs it";
+  ASSERT_EQ(::unlink((out + "/f").c_str()), 0);
+  auto peer = AsUser({runc, "--root", xdg_ + "/runc", "run", "-b", bundle, id + "-runc"});
+  ASSERT_EQ(peer.status, 0) << peer.err;
+  EXPECT_EQ(peer.out, r.out);
+  ASSERT_EQ(::stat((out + "/f").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, kSubStart + 999);
+}
+
+// Ids outside the user's subordinate ranges: newuidmap refuses; one line, nothing left.
+TEST_F(Rootless, IdsBeyondTheSubordinateRangesAreRefused) {
+  std::string id = NewId();
+  std::string bundle = MakeRootlessBundle({"true"}, [&](json& s) {
+    s["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", uid_}, {"size", 1}},
+                                 {{"containerID", 1}, {"hostID", kSubStart + 70000}, {"size", 10}}};
+  });
+  auto r = BerthAsUser({"run", "-b", bundle, id});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("linux.uidMappings: newuidmap exited with 1"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "one line: " << r.err;
+  struct stat st;
+  EXPECT_NE(::stat((xdg_ + "/berth/" + id).c_str(), &st), 0) << "state dir left";
+  EXPECT_EQ(BerthAsUser({"list", "-q"}).out, "");
 }
 
 }  // namespace
