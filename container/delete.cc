@@ -12,8 +12,12 @@ namespace berth::container {
 
 Result<void> Delete(const Runtime& rt, const std::string& id, bool force) {
   auto opened = StateDir::Open(rt.root, id);
-  // As runc: with --force, a container that does not exist is already deleted.
-  if (!opened && force && opened.error().code == ENOENT) return {};
+  if (!opened && opened.error().code == ENOENT) {
+    // As runc: a state dir a create left without its record goes, and with --force a
+    // container that does not exist is already deleted.
+    BERTH_TRY_CTX(StateDir::RemoveUnsaved(rt.root, id), "delete container \"" + id + "\"");
+    if (force) return {};
+  }
   StateDir dir = BERTH_TRY(std::move(opened));
   ContainerRecord record = BERTH_TRY(dir.Load());
   oci::Status status = CurrentStatus(dir.fd(), record);

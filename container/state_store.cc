@@ -130,6 +130,20 @@ Result<StateDir> StateDir::Open(const std::string& root, const std::string& id) 
   return StateDir(path, std::move(*fd));
 }
 
+Result<void> StateDir::RemoveUnsaved(const std::string& root, const std::string& id) {
+  BERTH_TRY(ValidateContainerId(id));
+  std::string path = root + "/" + id;
+  auto fd = OpenLocked(path);
+  if (!fd) return fd.error().code == ENOENT ? Result<void>{} : Fail(std::move(fd.error()));
+  struct stat st, here;
+  if (::fstatat(fd->get(), "state.json", &st, 0) == 0) return {};  // a container after all
+  // The lock was waited for: the path must still be the directory locked.
+  if (::fstat(fd->get(), &st) < 0 || ::stat(path.c_str(), &here) < 0 || st.st_ino != here.st_ino ||
+      st.st_dev != here.st_dev)
+    return {};
+  return linux::RemoveTree(path);
+}
+
 Result<void> StateDir::Save(const ContainerRecord& record) const {
   return linux::WriteFileAtomic(path_ + "/state.json", RecordToJson(record), 0600);
 }

@@ -45,6 +45,9 @@ class StateDir {
   static Result<StateDir> Create(const std::string& root, const std::string& id);
   // Opens and locks an existing one; "container X does not exist" otherwise.
   static Result<StateDir> Open(const std::string& root, const std::string& id);
+  // Removes <root>/<id> if it is there without a state.json (a create killed before it
+  // saved its record; a create that fails removes its own), under the dir's lock.
+  static Result<void> RemoveUnsaved(const std::string& root, const std::string& id);
 
   const std::string& path() const { return path_; }
   int fd() const { return fd_.get(); }

@@ -40,6 +40,26 @@ TEST_F(RuncParityCli, DeleteForceOfAMissingContainerSucceeds) {
   }
 }
 
+// A state dir without its state.json (a create killed before it saved the record):
+// delete removes it, as runc does; an error without --force, none with it.
+TEST_F(RuncParityCli, DeleteRemovesAStateDirLeftWithoutItsRecord) {
+  for (const auto& rt : SideBySideRuntimes()) {
+    std::string root = rt.binary == BERTH_BINARY ? root_ : dir_ + "/state-" + rt.name;
+    for (bool force : {false, true}) {
+      std::string id = NewId(), state_dir = root + "/" + id;
+      ASSERT_EQ(RunCommand({"/bin/mkdir", "-p", state_dir}).status, 0);
+      ASSERT_EQ(::mkfifo((state_dir + "/exec.fifo").c_str(), 0600), 0);
+      std::vector<std::string> args = {"delete"};
+      if (force) args.push_back("--force");
+      args.push_back(id);
+      auto r = RunWith(rt, args);
+      EXPECT_EQ(r.status, force ? 0 : 1) << rt.name << (force ? " --force: " : ": ") << r.err;
+      struct stat st;
+      EXPECT_NE(::stat(state_dir.c_str(), &st), 0) << rt.name << ": the state dir is left";
+    }
+  }
+}
+
 TEST_F(RuncParityCli, SignalZeroChecksALiveContainer) {
   for (const auto& rt : SideBySideRuntimes()) {
     std::string id = StartSleeper(rt);
