@@ -136,6 +136,15 @@ Result<void> Update(const Runtime& rt, const std::string& id, const oci::Resourc
 Result<void> UpdateCgroup(const cgroup::Paths& paths, const oci::Resources& resources);
 Result<void> FreezeCgroup(const cgroup::Paths& paths, bool freeze);  // pause / resume
 Result<void> KillCgroup(const cgroup::Paths& paths, int signal);     // kill --all
+// Where a kill goes, as runc 1.4 sends it: to every process of the cgroup with --all, or
+// for a SIGKILL to a container without a pid namespace of its own (killing its init
+// would leave the others); and a SIGKILL to a paused container thaws it after, or the
+// signal would wait for a resume (v1's freezer).
+struct KillTargets {
+  bool cgroup = false;
+  bool thaw_after = false;
+};
+KillTargets KillTargetsFor(int signal, bool all, bool own_pid_namespace, bool paused);
 Result<std::vector<pid_t>> CgroupProcesses(const cgroup::Paths& paths);  // ps, sorted
 Result<cgroup::Stats> CgroupStats(const cgroup::Paths& paths);       // events --stats
 

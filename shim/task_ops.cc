@@ -74,21 +74,35 @@ void TaskCore::Kill(const task::KillRequest& req, Reply r) {
   // An exec not started, or an init whose checkpoint is not restored yet.
   if (!p->pidfd && !p->exit) return r.Fail(FailedPrecondition("process not created"));
   if (p->exit || !p->pidfd) return r.Fail(ProcessFinished());
-  if (p->exec_id.empty() && req.all() && c->cgroup) {
+  auto finish = [](Reply& r, const Result<void>& res) {
+    if (!res && res.error().code == ESRCH) return r.Fail(ProcessFinished());
+    if (!res) return r.Fail(Unknown("unknown error after kill: " + res.error().message));
+    r.Ok("");
+  };
+  container::KillTargets to{};
+  if (p->exec_id.empty() && c->cgroup)
+    to = container::KillTargetsFor(signal, req.all(), c->own_pid_namespace, c->paused);
+  if (to.cgroup) {
     // Every process of the container: through its cgroup, on a worker.
-    Offload([paths = *c->cgroup, signal] { return container::KillCgroup(paths, signal); },
-            [r = std::move(r)](Result<void> res) mutable {
-              if (!res && res.error().code == ESRCH) return r.Fail(ProcessFinished());
-              if (!res) return r.Fail(Unknown("unknown error after kill: " + res.error().message));
-              r.Ok("");
+    Offload([paths = *c->cgroup, signal, to]() -> Result<void> {
+              BERTH_TRY(container::KillCgroup(paths, signal));
+              if (!to.thaw_after) return {};
+              return container::FreezeCgroup(paths, false);
+            },
+            [c, to, finish, r = std::move(r)](Result<void> res) mutable {
+              if (res && to.thaw_after) c->paused = false;
+              finish(r, res);
             });
     return;
   }
   // The pidfd names exactly our child, reaped or not: no pid reuse can be hit.
   auto sent = linux::PidfdSendSignal(p->pidfd.get(), signal);
-  if (!sent && sent.error().code == ESRCH) return r.Fail(ProcessFinished());
-  if (!sent) return r.Fail(Unknown("unknown error after kill: " + sent.error().message));
-  r.Ok("");
+  if (!sent || !to.thaw_after) return finish(r, sent);
+  Offload([paths = *c->cgroup] { return container::FreezeCgroup(paths, false); },
+          [c, finish, r = std::move(r)](Result<void> res) mutable {
+            if (res) c->paused = false;
+            finish(r, res);
+          });
 }
 
 void TaskCore::Pids(const task::PidsRequest& req, Reply r) {

@@ -93,7 +93,14 @@ TEST_F(ExecRunc14, PidfdSocketGetsAPidfdOfTheExecdProcess) {
     ASSERT_FALSE(pid.empty());
     std::string fdinfo = ReadFileOrEmpty("/proc/self/fdinfo/" + std::to_string(pidfd.get()));
     EXPECT_NE(fdinfo.find("Pid:\t" + pid + "\n"), std::string::npos) << fdinfo;
-    EXPECT_EQ(ReadFileOrEmpty("/proc/" + pid + "/cmdline"), std::string("sleep\0999\0", 10));
+    // exec -d returns once the process is started; its execve may still be under way on
+    // a loaded machine.
+    std::string cmdline;
+    for (int i = 0; i < 100 && cmdline != std::string("sleep\0999\0", 10); ++i) {
+      if (i) ::usleep(20000);
+      cmdline = ReadFileOrEmpty("/proc/" + pid + "/cmdline");
+    }
+    EXPECT_EQ(cmdline, std::string("sleep\0999\0", 10));
     ASSERT_EQ(::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0), 0);
     pollfd exited{pidfd.get(), POLLIN, 0};
     EXPECT_EQ(::poll(&exited, 1, 5000), 1) << "the exec'd process did not die";

@@ -60,6 +60,62 @@ TEST_F(RuncParityCli, DeleteRemovesAStateDirLeftWithoutItsRecord) {
   }
 }
 
+// runc 1.4 and berth; runc 1.1 (which needed --all for this) is left out.
+std::vector<Runtime> Runc14Semantics() {
+  std::vector<Runtime> out;
+  for (auto& rt : SideBySideRuntimes())
+    if (rt.name != "runc-1.1") out.push_back(rt);
+  return out;
+}
+
+bool Eventually(const std::function<bool()>& cond) {
+  for (int i = 0; i < 250; ++i) {
+    if (cond()) return true;
+    ::usleep(20000);
+  }
+  return cond();
+}
+
+// Without a pid namespace of its own, killing the init leaves the container's other
+// processes: SIGKILL goes to every process of its cgroup, without --all.
+TEST_F(RuncParityCli, KillOfAContainerWithoutItsOwnPidNamespaceKillsEveryProcess) {
+  for (const auto& rt : Runc14Semantics()) {
+    std::string id = NewId();
+    auto bundle = MakeBundle({"sleep", "1000"}, [](json& s) {
+      auto& ns = s["linux"]["namespaces"];
+      for (auto it = ns.begin(); it != ns.end();) it = (*it)["type"] == "pid" ? ns.erase(it) : it + 1;
+    });
+    ASSERT_EQ(RunWith(rt, {"run", "-d", "-b", bundle, id}).status, 0) << rt.name;
+    std::string pid_file = dir_ + "/exec-" + rt.name + ".pid";
+    auto exec = RunWith(rt, {"exec", "-d", "--pid-file", pid_file, id, "sleep", "1001"});
+    ASSERT_EQ(exec.status, 0) << rt.name << ": " << exec.err;
+    pid_t exec_pid = std::stoi(ReadFileOrEmpty(pid_file));
+    ASSERT_TRUE(ProcessExists(exec_pid));
+    auto killed = RunWith(rt, {"kill", id, "KILL"});
+    EXPECT_EQ(killed.status, 0) << rt.name << ": " << killed.err;
+    EXPECT_TRUE(Eventually([&] { return !ProcessExists(exec_pid); }))
+        << rt.name << ": the exec'd process outlived the kill of the init";
+    EXPECT_EQ(RunWith(rt, {"delete", "--force", id}).status, 0) << rt.name;
+  }
+}
+
+// SIGKILL to a paused container: it is thawed, so that the signal is taken (v1's frozen
+// processes hold it until then), and the container stops.
+TEST_F(RuncParityCli, KillOfAPausedContainerThawsItAndItStops) {
+  for (const auto& rt : Runc14Semantics()) {
+    std::string id = StartSleeper(rt);
+    ASSERT_EQ(RunWith(rt, {"pause", id}).status, 0) << rt.name;
+    EXPECT_EQ(RunWith(rt, {"kill", id, "KILL"}).status, 0) << rt.name;
+    EXPECT_TRUE(Eventually([&] {
+      auto state = json::parse(RunWith(rt, {"state", id}).out, nullptr, false);
+      return state.is_object() && state.value("status", "") == "stopped";
+    })) << rt.name << ": still " << RunWith(rt, {"state", id}).out;
+    // A stopped container: a signal is an error ("not running"), with --all it is not.
+    EXPECT_EQ(RunWith(rt, {"kill", id, "TERM"}).status, 1) << rt.name;
+    EXPECT_EQ(RunWith(rt, {"kill", "--all", id, "TERM"}).status, 0) << rt.name;
+  }
+}
+
 TEST_F(RuncParityCli, SignalZeroChecksALiveContainer) {
   for (const auto& rt : SideBySideRuntimes()) {
     std::string id = StartSleeper(rt);

@@ -132,6 +132,26 @@ TEST_P(ShimApiTest, WrongStateGivesTheRuncShimsErrors) {
   EXPECT_EQ(Call(*shim, "State", StateReq(id)).code, 5);
 }
 
+// SIGKILL to a paused task: the shim thaws it (as runc 1.4 does for runc-v2), so the
+// kill is taken and the task stops, instead of waiting for a Resume (v1's freezer).
+TEST_P(ShimApiTest, APausedTaskKilledWithSigkillStops) {
+  auto [shim, id] = CreatedSleeper();
+  ASSERT_TRUE(shim);
+  ASSERT_TRUE(Call(*shim, "Start", WithId<task::StartRequest>(id)).ok());
+  ASSERT_TRUE(Call(*shim, "Pause", WithId<task::PauseRequest>(id)).ok());
+  task::KillRequest kill = WithId<task::KillRequest>(id);
+  kill.set_signal(SIGKILL);
+  ASSERT_TRUE(Call(*shim, "Kill", kill).ok());
+  task::StateResponse st;
+  for (int i = 0; i < 250; ++i) {
+    ASSERT_TRUE(shim->Call("State", StateReq(id), st).ok());
+    if (st.status() == containerd::v1::types::STOPPED) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(st.status(), containerd::v1::types::STOPPED) << "status " << st.status();
+  EXPECT_EQ(st.exit_status(), 137u);
+}
+
 TEST_P(ShimApiTest, EventsCarryTheNamespaceAndComeInOrder) {
   auto [shim, id] = CreatedSleeper();
   ASSERT_TRUE(shim);
