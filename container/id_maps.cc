@@ -5,6 +5,7 @@
 // in /etc/subuid and /etc/subgid, as runc and crun do it.
 #include <unistd.h>
 
+#include "container/init_plan_mounts.h"
 #include "container/launch.h"
 #include "linux/files.h"
 #include "linux/process.h"
@@ -12,14 +13,6 @@
 
 namespace berth::container {
 namespace {
-
-std::string FormatMaps(const std::vector<oci::IdMapping>& maps) {
-  std::string out;
-  for (const auto& m : maps)
-    out += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " +
-           std::to_string(m.size) + "\n";
-  return out;
-}
 
 // `helper PID inside outside count...`, its stderr's first line in the error.
 Result<void> RunMapHelper(const std::string& helper, pid_t pid,
@@ -59,7 +52,7 @@ Result<void> RunMapHelper(const std::string& helper, pid_t pid,
 
 Result<void> WriteMap(pid_t pid, const char* file, const char* helper,
                       const std::vector<oci::IdMapping>& maps) {
-  auto written = linux::WriteExisting("/proc/" + std::to_string(pid) + "/" + file, FormatMaps(maps));
+  auto written = linux::WriteExisting("/proc/" + std::to_string(pid) + "/" + file, MapText(maps));
   // EPERM: ids beyond the caller's own; EACCES: the gid map once newuidmap has written
   // the uid map (the process is no longer the caller's to open).
   int code = written ? 0 : written.error().code;

@@ -40,14 +40,6 @@ std::string CleanDestination(const std::string& dest) {
   return out;
 }
 
-std::string MapText(const std::vector<oci::IdMapping>& maps) {
-  std::string text;
-  for (const auto& m : maps)
-    text += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " +
-            std::to_string(m.size) + "\n";
-  return text;
-}
-
 // The per-mount flags of a bind remount as mount_setattr attributes.
 void TopAttributes(const linux::MountOptions& opts, MountStep& step) {
   struct Pair {
@@ -283,6 +275,14 @@ Result<void> PlanRootPropagation(const PlanInputs& in, InitPlan& plan) {
 }
 
 }  // namespace
+
+std::string MapText(const std::vector<oci::IdMapping>& maps) {
+  std::string text;
+  for (const auto& m : maps)
+    text += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " +
+            std::to_string(m.size) + "\n";
+  return text;
+}
 
 Result<void> PlanMounts(const PlanInputs& in, InitPlan& plan, PlanWarnings* warnings) {
   const oci::Spec& spec = *in.spec;
