@@ -157,7 +157,8 @@ Result<void> PlanRlimits(const oci::Process& p, InitPlan& plan) {
   return {};
 }
 
-Result<void> PlanProcessAttributes(const oci::Process& p, const oci::Spec& spec, InitPlan& plan) {
+Result<void> PlanProcessAttributes(const oci::Process& p, const oci::Spec& spec, InitPlan& plan,
+                                   PlanWarnings* warnings) {
   // A label the host cannot apply is an error, never silently dropped.
   if (!p.apparmor_profile.empty()) {
     BERTH_TRY(linux::CheckAppArmorProfile(p.apparmor_profile, "process.apparmorProfile"));
@@ -172,7 +173,13 @@ Result<void> PlanProcessAttributes(const oci::Process& p, const oci::Spec& spec,
     if (per.domain == "LINUX") plan.personality = PER_LINUX;
     else if (per.domain == "LINUX32") plan.personality = PER_LINUX32;
     else return Fail("linux.personality.domain: unknown domain \"" + per.domain + "\"");
-    if (!per.flags.empty()) return Fail("linux.personality.flags: not supported");
+    // The spec defines no flag values yet: ignored with a warning, as runc 1.4 does.
+    if (!per.flags.empty() && warnings) {
+      std::string names;
+      for (const auto& f : per.flags) names += (names.empty() ? "" : ", ") + f;
+      warnings->messages.push_back("linux.personality.flags (" + names +
+                                   "): no flags are defined by the runtime spec; ignored");
+    }
     plan.has_personality = true;
   }
   if (p.io_priority) {
@@ -227,7 +234,7 @@ Result<void> PlanProcess(const PlanInputs& in, InitPlan& plan, PlanWarnings* war
   BERTH_TRY(PlanCapabilities(p, plan, warnings));
   BERTH_TRY(PlanRlimits(p, plan));
   BERTH_TRY(PlanScheduling(p, *in.spec, plan));
-  return PlanProcessAttributes(p, *in.spec, plan);
+  return PlanProcessAttributes(p, *in.spec, plan, warnings);
 }
 
 Result<void> PlanSeccomp(const PlanInputs& in, InitPlan& plan) {

@@ -139,5 +139,23 @@ TEST_F(Spec13, PersonalityTimeOffsetsOomScoreAndIoPriorityAsTheKernelReportsThem
   }
 }
 
+// linux.personality.flags: the spec defines no values yet. runc 1.4 warns and ignores
+// them; so does berth (it used to refuse the config).
+TEST_F(Spec13, PersonalityFlagsAreIgnoredWithAWarningSameAsRunc14) {
+  std::string bundle = MakeBundle({"cat", "/proc/self/personality"}, [](json& s) {
+    s["linux"]["personality"] = {{"domain", "LINUX32"}, {"flags", {"ADDR_NO_RANDOMIZE"}}};
+  });
+  auto ours = Berth({"run", "-b", bundle, NewId()});
+  ASSERT_EQ(ours.status, 0) << ours.err;
+  EXPECT_EQ(ours.out, "00000008\n");  // PER_LINUX32, no ADDR_NO_RANDOMIZE (0x0040000)
+  EXPECT_NE(ours.err.find("level=warning"), std::string::npos) << ours.err;
+  EXPECT_NE(ours.err.find("ADDR_NO_RANDOMIZE"), std::string::npos) << ours.err;
+  if (const Runtime* runc = Runc14()) {
+    auto theirs = RunWith(*runc, {"run", "-b", bundle, NewId()});
+    ASSERT_EQ(theirs.status, 0) << theirs.err;
+    EXPECT_EQ(theirs.out, ours.out);
+  }
+}
+
 }  // namespace
 }  // namespace berth::testing
