@@ -24,7 +24,7 @@ bool IsBootstrapFor(const boot::BootstrapParams& p, const Flags& flags) {
 
 }  // namespace
 
-StartInput ParseStartInput(const std::string& stdin_bytes, Flags& flags,
+Result<StartInput> ParseStartInput(const std::string& stdin_bytes, Flags& flags,
                            const char* grpc_address_env, const char* ttrpc_address_env) {
   StartInput in;
   in.ttrpc_address = ttrpc_address_env ? ttrpc_address_env : "";
@@ -39,16 +39,16 @@ StartInput ParseStartInput(const std::string& stdin_bytes, Flags& flags,
     flags.debug = flags.debug || params.log_level() <= boot::LOG_LEVEL_DEBUG;
     // The runtime options travel as an extension; the first one of a type we know.
     for (const auto& ext : params.extensions()) {
-      ShimOptions probe;
-      if (ext.has_value() && ApplyOptions(ext.value(), probe)) {
-        in.options = ext.value().SerializeAsString();
+      ShimOptions parsed;
+      if (ext.has_value() && ApplyOptions(ext.value(), parsed)) {
+        in.options = std::move(parsed);
         break;
       }
     }
     return in;
   }
   in.reply = grpc_address_env && *grpc_address_env ? StartReply::kJson : StartReply::kPlainAddress;
-  in.options = stdin_bytes;
+  BERTH_TRY(ApplyOptionsBytes(stdin_bytes, in.options));
   return in;
 }
 

@@ -13,6 +13,7 @@
 
 #include "base/result.h"
 #include "shim/flags.h"
+#include "shim/options.h"
 
 namespace berth::shim {
 
@@ -20,7 +21,7 @@ enum class StartReply { kBootstrapResult, kJson, kPlainAddress };
 
 struct StartInput {
   StartReply reply = StartReply::kPlainAddress;
-  std::string options;     // a serialized google.protobuf.Any, or empty
+  ShimOptions options;     // the runtime options (containerd.runc.v1.Options), parsed
   std::string socket_dir;  // where containerd wants the shims' sockets; empty: the default
   std::string ttrpc_address;  // containerd's ttrpc address for events (TTRPC_ADDRESS)
 };
@@ -29,7 +30,8 @@ struct StartInput {
 // instance and namespace (the flags), so that a legacy Any is never mistaken for them;
 // what they carry (containerd's addresses, the log level) overrides the legacy flags.
 // `grpc_address_env` is GRPC_ADDRESS (null when unset), `ttrpc_address_env` TTRPC_ADDRESS.
-StartInput ParseStartInput(const std::string& stdin_bytes, Flags& flags,
+// Legacy stdin that is not a valid options Any is an error (before anything is made).
+Result<StartInput> ParseStartInput(const std::string& stdin_bytes, Flags& flags,
                            const char* grpc_address_env, const char* ttrpc_address_env);
 
 // What `start` prints for the shim at `address`: the shim speaks Task v3 over ttrpc.

@@ -97,10 +97,8 @@ void AdjustOomScore(pid_t pid) {
 Result<std::string> Start(Flags flags) {
   if (flags.ns.empty()) return Fail("shim namespace cannot be empty");
   std::string stdin_bytes = linux::ReadFd(0).value_or("");
-  StartInput in =
-      ParseStartInput(stdin_bytes, flags, ::getenv("GRPC_ADDRESS"), ::getenv("TTRPC_ADDRESS"));
-  ShimOptions options;
-  BERTH_TRY(ApplyOptionsBytes(in.options, options));  // before anything is made
+  StartInput in = BERTH_TRY(
+      ParseStartInput(stdin_bytes, flags, ::getenv("GRPC_ADDRESS"), ::getenv("TTRPC_ADDRESS")));
   std::string group = BERTH_TRY(Grouping(flags.id));
   std::string address = SocketAddress(flags.address, flags.ns, group,
                                       in.socket_dir.empty() ? kDefaultSocketDir : in.socket_dir);
@@ -116,7 +114,7 @@ Result<std::string> Start(Flags flags) {
       RemoveSocket(address);
       return Fail(std::move(pid.error()));
     }
-    PlaceInCgroup(options.shim_cgroup, *pid);
+    PlaceInCgroup(in.options.shim_cgroup, *pid);
     AdjustOomScore(*pid);
   }
   return FormatStartReply(in.reply, address);

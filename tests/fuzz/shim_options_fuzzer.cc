@@ -1,6 +1,6 @@
 // libFuzzer target: the options containerd hands the shim, as protobuf bytes:
 //  - `start`'s stdin: containerd 2.3's BootstrapParams or a bare google.protobuf.Any
-//    (shim::ParseStartInput, then shim::ApplyOptionsBytes, as shim/start.cc does);
+//    (shim::ParseStartInput, as shim/start.cc does);
 //  - CreateTaskRequest.options (containerd.runc.v1.Options, or
 //    containerd.linux.runc.CreateOptions) applied as TaskCore::Create does;
 // then options.json, which `create` writes into the bundle and `delete` reads back
@@ -37,8 +37,7 @@ void StartStdin(const std::string& input) {
   flags.id = "fuzz";
   flags.ns = "default";
   auto in = berth::shim::ParseStartInput(input, flags, nullptr, nullptr);
-  ShimOptions options;
-  if (berth::shim::ApplyOptionsBytes(in.options, options)) CheckSavedOptions(options);
+  if (in) CheckSavedOptions(in->options);
 }
 
 void CreateRequest(const std::string& input) {
